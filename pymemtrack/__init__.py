@@ -7,10 +7,11 @@ counting API and as snapshots you can diff.
 Example:
 
     >>> import pymemtrack
+    >>> class Leak: pass
     >>> before = pymemtrack.snapshot()
-    >>> leak = [[] for _ in range(1000)]
-    >>> (pymemtrack.snapshot() - before)[0][:4]
-    ('builtins', 'list', ..., 1001)
+    >>> leak = [Leak() for _ in range(1000)]
+    >>> [(r.name, r.count_delta) for r in pymemtrack.snapshot() - before if r.name == 'Leak']
+    [('Leak', 1000)]
 """
 
 try:

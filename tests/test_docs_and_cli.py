@@ -9,11 +9,13 @@ import sys
 import pytest
 
 import pymemtrack
+import pymemtrack.edges  # noqa: F401 - for its doctests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot"])
+@pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
+                                  "pymemtrack.edges"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -1,8 +1,8 @@
 """guppy-style heap partitions: :func:`heap`, :func:`set_reference`, :func:`clear_reference`.
 
-``heap()`` collects, walks the heap natively (by default deep: objects the
-garbage collector does not track are counted too) and partitions the objects
-by kind, printing as guppy's ``hpy().heap()`` does::
+``heap()`` walks the heap natively (by default deep: objects the garbage
+collector does not track are counted too) and partitions the objects by
+kind, printing as guppy's ``hpy().heap()`` does::
 
     Partition of a set of 52370 objects. Total size = 6285290 bytes.
      Index  Count   %     Size   % Cumulative  % Kind (class / dict of class)
@@ -163,12 +163,15 @@ for _name, _value in vars(_PartitionMethods).items():
 del _name, _value
 
 
-def heap(deep: bool = True, collect: bool = True) -> Partition:
-    """Partition the live objects by kind, as guppy's ``hpy().heap()``.
+def heap(deep: bool = True, collect: bool = False) -> Partition:
+    """Partition the objects on the heap by kind, as guppy's ``hpy().heap()``.
 
-    ``collect`` runs ``gc.collect()`` first (guppy does too); ``deep`` counts
-    the objects the garbage collector does not track as well. After
-    :func:`set_reference`, only objects new since the reference are counted.
+    ``deep`` counts the objects the garbage collector does not track as
+    well. Like :func:`snapshot`, no collection runs unless ``collect`` is
+    true: then a full ``gc.collect()`` runs first, as guppy's always does,
+    so that garbage cycles not yet collected are not counted (it costs about
+    as much as the walk itself). After :func:`set_reference`, only objects
+    new since the reference are counted.
 
     Example:
 
@@ -199,25 +202,30 @@ def heap(deep: bool = True, collect: bool = True) -> Partition:
                                 keyed=False)
 
 
-def set_reference(deep: bool = True) -> Any:
+def set_reference(deep: bool = True, collect: bool = True) -> Any:
     """Make later :func:`heap` calls count only objects created from now on.
 
-    Collects first; records every live object by address and type (8 bytes
-    each, in raw memory) and holds none of them alive. Returns the
-    reference (a ``pymemtrack._core.HeapReference``).
+    Runs ``gc.collect()`` first unless ``collect`` is false, then records
+    every object by address and a tag of its type (a byte per 8 bytes of
+    the address space they span, in raw memory), holding none of them
+    alive. A new object that reuses the address of a recorded one freed
+    since, with the same type, passes for old. Returns the reference (a
+    ``pymemtrack._core.HeapReference``).
 
     Example:
 
         >>> ref = set_reference()
         >>> new = [[i] for i in range(100)]
-        >>> [(row.count, row.kind) for row in heap() if row.kind == 'list']
+        >>> [(row.count, row.kind) for row in heap(collect=True) if row.kind == 'list']
         [(101, 'list')]
         >>> clear_reference()
     """
     global _reference
     _check_bool("deep", deep)
+    _check_bool("collect", collect)
     _reference = None
-    gc.collect()
+    if collect:
+        gc.collect()
     _reference = _core.HeapReference(deep=deep, skip_stack=True)
     return _reference
 

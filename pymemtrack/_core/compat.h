@@ -113,4 +113,42 @@ pmt_peek_dict(PyObject *op)
     return *(PyObject **)((char *)op + offset);
 }
 
+/* PyObject_GC_IsTracked() without a call per referent: the GC head sits
+   right before every GC object (after any managed-dict pre-header) and its
+   _gc_next is non-zero while tracked, on 3.8-3.13 GIL builds; elsewhere the
+   public function. */
+static inline int
+pmt_gc_is_tracked(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    if (!PyType_IS_GC(tp) || (tp->tp_is_gc != NULL && !tp->tp_is_gc(op))) {
+        return 0;
+    }
+#if PY_VERSION_HEX < 0x030E0000 && !PMT_FREE_THREADED
+    return ((uintptr_t *)op)[-2] != 0;
+#else
+    return PyObject_GC_IsTracked(op);
+#endif
+}
+
+/* A hint to load memory early (no-op where the compiler has none). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define PMT_PREFETCH(p) __builtin_prefetch((const void *)(p))
+#else
+#  define PMT_PREFETCH(p) ((void)(p))
+#endif
+
+/* The next object in the collector's list after a tracked op (its GC head's
+   _gc_next, 3.8-3.13 GIL builds), to prefetch; NULL elsewhere. */
+static inline const void *
+pmt_gc_next_hint(PyObject *op)
+{
+#if PY_VERSION_HEX < 0x030E0000 && !PMT_FREE_THREADED
+    return (const void *)((uintptr_t *)op)[-2];
+#else
+    (void)op;
+    return NULL;
+#endif
+}
+
 #endif /* PMT_COMPAT_H */

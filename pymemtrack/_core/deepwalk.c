@@ -8,7 +8,14 @@
    objects have no tp_traverse, and a static type's tp_traverse (type's own)
    aborts the interpreter when called on it. The visitor and every step here
    allocate raw memory only and run no Python code, as the 3.12+ GC visitor
-   requires. */
+   requires.
+
+   The walk is bound by memory latency: each referent must be read to learn
+   whether the GC tracks it. Referents therefore go through a short queue:
+   prefetched when tp_traverse reports them, examined PIPE_SIZE referents
+   later, when their memory has arrived. The queue carries over from one
+   object to the next and is drained at the end; nothing runs in between
+   that could free the objects waiting in it. */
 #include "deepwalk.h"
 
 typedef struct {
@@ -16,11 +23,15 @@ typedef struct {
     pmt_visit_fn visit;
     void *arg;
     pmt_ptrset skip;            /* ignore tuple, its items, running frames */
-    pmt_ptrset seen;            /* untracked objects already visited */
+    pmt_pagemap seen;           /* untracked objects already visited */
     PyObject **stack;           /* untracked GC objects still to traverse */
     size_t depth, cap;
+    PyObject *pipe[16];         /* referents prefetched, not yet examined */
+    unsigned pipe_head, npipe;
     int status;                 /* 0 go on, 1 stop, -1 error set */
 } walk_ctx;
+
+#define PIPE_SIZE 16u
 
 static int
 push(walk_ctx *w, PyObject *op)
@@ -58,19 +69,19 @@ report(walk_ctx *w, PyObject *op)
     return w->visit(op, w->arg);
 }
 
-/* visitproc for tp_traverse: a nonzero return stops that traversal, and
-   w->status says why. */
+/* Examines one referent: visits it when the GC does not track it and it
+   was not seen yet, and queues it for traversal when it is a GC container.
+   0, or -1 with w->status saying why. */
 static int
-child_visit(PyObject *child, void *arg)
+examine(walk_ctx *w, PyObject *child)
 {
-    walk_ctx *w = (walk_ctx *)arg;
-    if (child == NULL || PyObject_GC_IsTracked(child)) {
+    if (pmt_gc_is_tracked(child)) {
         return 0;               /* the GC walk visits it (or gc.freeze() hid it) */
     }
     if (w->skip.used != 0 && pmt_ptrset_has(&w->skip, pmt_ptrkey(child))) {
         return 0;
     }
-    int r = pmt_ptrset_add(&w->seen, pmt_ptrkey(child));
+    int r = pmt_pagemap_add(&w->seen, child);
     if (r == 0) {
         return 0;
     }
@@ -91,14 +102,49 @@ child_visit(PyObject *child, void *arg)
     return 0;
 }
 
-/* Traverses op (a GC object), then everything pushed meanwhile. */
+/* visitproc for tp_traverse: queues child (prefetching it) and examines the
+   oldest queued referent once the queue is full. A nonzero return stops
+   that traversal, and w->status says why. */
 static int
-traverse_from(walk_ctx *w, PyObject *op)
+child_visit(PyObject *child, void *arg)
 {
-    Py_TYPE(op)->tp_traverse(op, child_visit, w);
-    while (w->status == 0 && w->depth > 0) {
-        PyObject *next = w->stack[--w->depth];
-        Py_TYPE(next)->tp_traverse(next, child_visit, w);
+    walk_ctx *w = (walk_ctx *)arg;
+    if (child == NULL) {
+        return 0;
+    }
+    PMT_PREFETCH(child);
+    if (w->npipe < PIPE_SIZE) {
+        w->pipe[(w->pipe_head + w->npipe++) & (PIPE_SIZE - 1)] = child;
+        return 0;
+    }
+    PyObject *oldest = w->pipe[w->pipe_head];
+    w->pipe[w->pipe_head] = child;
+    w->pipe_head = (w->pipe_head + 1) & (PIPE_SIZE - 1);
+    return examine(w, oldest);
+}
+
+/* Traverses op (a GC object), then the containers pushed meanwhile; with
+   flush, also everything still queued, until nothing is left. */
+static int
+traverse_from(walk_ctx *w, PyObject *op, int flush)
+{
+    if (op != NULL) {
+        Py_TYPE(op)->tp_traverse(op, child_visit, w);
+    }
+    while (w->status == 0) {
+        if (w->depth > 0) {
+            PyObject *next = w->stack[--w->depth];
+            Py_TYPE(next)->tp_traverse(next, child_visit, w);
+        }
+        else if (flush && w->npipe > 0) {
+            PyObject *oldest = w->pipe[w->pipe_head];
+            w->pipe_head = (w->pipe_head + 1) & (PIPE_SIZE - 1);
+            w->npipe--;
+            examine(w, oldest);
+        }
+        else {
+            break;
+        }
     }
     return w->status;
 }
@@ -107,6 +153,7 @@ static int
 top_visit(PyObject *op, void *arg)
 {
     walk_ctx *w = (walk_ctx *)arg;
+    PMT_PREFETCH(pmt_gc_next_hint(op));
     if (w->skip.used != 0 && pmt_ptrset_has(&w->skip, pmt_ptrkey(op))) {
         return 0;
     }
@@ -115,7 +162,7 @@ top_visit(PyObject *op, void *arg)
         return r;
     }
     if (w->opts->deep && Py_TYPE(op)->tp_traverse != NULL) {
-        return traverse_from(w, op);
+        return traverse_from(w, op, 0);
     }
     return 0;
 }
@@ -164,13 +211,17 @@ pmt_walk_objects(const pmt_walk_opts *opts, pmt_visit_fn visit, void *arg)
 {
     walk_ctx w = {.opts = opts, .visit = visit, .arg = arg};
     pmt_ptrset_init(&w.skip);
-    pmt_ptrset_init(&w.seen);
+    pmt_pagemap_init(&w.seen, 0);
     int r = fill_skips(&w);
     if (r == 0) {
         r = pmt_walk_heap(top_visit, &w);
     }
+    if (r == 0 && w.status == 0) {
+        /* The queue's last referents: still alive, no code has run. */
+        r = traverse_from(&w, NULL, 1) < 0 ? -1 : 0;
+    }
     pmt_ptrset_clear(&w.skip);
-    pmt_ptrset_clear(&w.seen);
+    pmt_pagemap_clear(&w.seen);
     PyMem_RawFree(w.stack);
     return r < 0 ? -1 : 0;
 }

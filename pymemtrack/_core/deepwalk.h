@@ -11,7 +11,7 @@
 #ifndef PMT_DEEPWALK_H
 #define PMT_DEEPWALK_H
 
-#include "ptrset.h"
+#include "pagemap.h"
 #include "walk.h"
 
 typedef struct {
@@ -27,17 +27,6 @@ typedef struct {
    rules of pmt_walk_heap (the visitor creates and runs no Python objects or
    code). Returns 0, or -1 with an exception set. */
 int pmt_walk_objects(const pmt_walk_opts *opts, pmt_visit_fn visit, void *arg);
-
-/* Identifies an object by address and type, so that a new object of another
-   type at a reused address does not pass for the old one. Never 0. */
-static inline uint64_t
-pmt_fingerprint(PyObject *op)
-{
-    uint64_t a = (uint64_t)(uintptr_t)op;
-    uint64_t t = (uint64_t)(uintptr_t)Py_TYPE(op) * UINT64_C(0xC2B2AE3D27D4EB4F);
-    uint64_t k = a ^ (t << 17 | t >> 47);
-    return k != 0 ? k : 1;
-}
 
 /* Fills out[0..max-1] with the module's own non-GC types (Snapshot,
    Partition, HeapReference, IdMap; new references) followed by NULL, so that

@@ -1,7 +1,8 @@
-/* HeapReference: one walk records pmt_fingerprint() of every object into a
-   raw-memory set (8 bytes per object at most 3/4 load). An object freed
-   after the reference point whose address is reused by a new object of the
-   same type is taken for the old one: the price of holding nothing alive. */
+/* HeapReference: one walk records each object's address, with a tag of its
+   type, in a byte map over the pages of address space the objects cover.
+   An object freed after the reference point whose address is reused by a
+   new object of the same type (or of a type with the same tag, 1 in 255) is
+   taken for the old one: the price of holding nothing alive. */
 #include "heapref.h"
 
 #include <time.h>
@@ -9,7 +10,7 @@
 
 typedef struct {
     PyObject_HEAD
-    pmt_ptrset set;
+    pmt_pagemap map;
     Py_ssize_t count;       /* objects recorded */
     char deep;
     double timestamp;
@@ -21,11 +22,10 @@ static int
 record_visit(PyObject *op, void *arg)
 {
     pmt_heapref *self = (pmt_heapref *)arg;
-    int r = pmt_ptrset_add(&self->set, pmt_fingerprint(op));
-    if (r < 0) {
+    if (pmt_pagemap_set_tag(&self->map, op, pmt_type_tag(Py_TYPE(op))) < 0) {
         return -1;
     }
-    self->count += r;
+    self->count++;
     return 0;
 }
 
@@ -67,7 +67,7 @@ heapref_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
         pmt_own_types_clear(own);
         return NULL;
     }
-    pmt_ptrset_init(&self->set);
+    pmt_pagemap_init(&self->map, 1);
     self->deep = (char)deep;
     self->timestamp = now();
     pmt_walk_opts opts = {
@@ -89,13 +89,13 @@ static void
 heapref_dealloc(pmt_heapref *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    pmt_ptrset_clear(&self->set);
+    pmt_pagemap_clear(&self->map);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
 
-const pmt_ptrset *
-pmt_heapref_set(PyObject *op, const char *argname)
+pmt_pagemap *
+pmt_heapref_map(PyObject *op, const char *argname)
 {
     /* Our deallocator identifies our layout (the type is not subclassable). */
     if (Py_TYPE(op)->tp_dealloc != (destructor)heapref_dealloc) {
@@ -103,7 +103,7 @@ pmt_heapref_set(PyObject *op, const char *argname)
                      argname, Py_TYPE(op)->tp_name);
         return NULL;
     }
-    return &((pmt_heapref *)op)->set;
+    return &((pmt_heapref *)op)->map;
 }
 
 static Py_ssize_t
@@ -115,7 +115,7 @@ heapref_len(pmt_heapref *self)
 static PyObject *
 heapref_nbytes(pmt_heapref *self, void *Py_UNUSED(closure))
 {
-    return PyLong_FromSize_t(pmt_ptrset_bytes(&self->set));
+    return PyLong_FromSize_t(pmt_pagemap_bytes(&self->map));
 }
 
 static PyObject *

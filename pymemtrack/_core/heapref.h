@@ -5,13 +5,14 @@
 #ifndef PMT_HEAPREF_H
 #define PMT_HEAPREF_H
 
-#include "ptrset.h"
+#include "pagemap.h"
 
 /* The HeapReference type spec; module.c creates the type from it. */
 extern PyType_Spec pmt_heapref_spec;
 
-/* The fingerprint set of op (borrowed, lives as long as op) when op is a
-   HeapReference; else NULL with a TypeError naming argname. */
-const pmt_ptrset *pmt_heapref_set(PyObject *op, const char *argname);
+/* The address map of op (borrowed, lives as long as op; each object's slot
+   holds pmt_type_tag() of its type) when op is a HeapReference; else NULL
+   with a TypeError naming argname. */
+pmt_pagemap *pmt_heapref_map(PyObject *op, const char *argname);
 
 #endif /* PMT_HEAPREF_H */

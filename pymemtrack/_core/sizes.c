@@ -505,11 +505,9 @@ typedef struct {
     pmt_typetable *table;
     const pmt_fill_opts *opts;
     pmt_sizer *sizer;           /* NULL: counts only */
-    pmt_ptrmap dicts;           /* owners: exact dict counted -> its size */
+    pmt_pagemap dicts;          /* owners: the exact dicts counted */
     pmt_ptrmap owned;           /* owners: __dict__ seen -> owner's type */
 } fill_ctx;
-
-#define CLAIMED UINT64_MAX
 
 static int
 fill_visit(PyObject *op, void *arg)
@@ -524,7 +522,8 @@ fill_visit(PyObject *op, void *arg)
             return -1;
         }
     }
-    if (o->reference != NULL && pmt_ptrset_has(o->reference, pmt_fingerprint(op))) {
+    if (o->reference != NULL
+        && pmt_pagemap_tag(o->reference, op) == pmt_type_tag(Py_TYPE(op))) {
         return 0;
     }
     pmt_typestat *e = pmt_types_get(f->table, Py_TYPE(op));
@@ -533,42 +532,41 @@ fill_visit(PyObject *op, void *arg)
     }
     e->count++;
     f->table->total_count++;
-    if (f->sizer == NULL) {
-        return 0;
-    }
-    Py_ssize_t before = e->size;
-    if (pmt_sizer_add(f->sizer, f->table, e, op) < 0) {
+    if (o->owners != NULL && PyDict_CheckExact(op) && pmt_pagemap_add(&f->dicts, op) < 0) {
         return -1;
     }
-    if (o->owners != NULL && PyDict_CheckExact(op)
-        && pmt_ptrmap_put(&f->dicts, pmt_ptrkey(op), (uint64_t)(e->size - before)) < 0) {
-        return -1;
+    if (f->sizer != NULL) {
+        return pmt_sizer_add(f->sizer, f->table, e, op);
     }
     return 0;
 }
 
 /* Moves each counted dict that some walked object has as __dict__ from the
-   dict row to its owner type's row. Runs before any deferred __sizeof__, so
-   every pointer compared here is still the object the walk saw. */
+   dict row to its owner type's row. Runs before any deferred __sizeof__ (no
+   Python code has run since the walk), so every pointer in the maps is still
+   the object the walk saw; a pointer is only dereferenced once the dicts
+   map says the walk counted an exact dict there. */
 static int
 assign_owners(fill_ctx *f)
 {
     pmt_ptrmap *owned = &f->owned;
-    if (owned->keys == NULL) {
+    pmt_typestat *dict_row = pmt_types_find(f->table, &PyDict_Type);
+    if (owned->keys == NULL || dict_row == NULL) {
         return 0;
     }
-    pmt_typestat *dict_row = pmt_types_find(f->table, &PyDict_Type);
     for (size_t i = 0; i <= owned->mask; i++) {
-        if (owned->keys[i] == 0) {
-            continue;
+        PyObject *d = (PyObject *)(uintptr_t)owned->keys[i];
+        if (d == NULL || !pmt_pagemap_discard(&f->dicts, d)) {
+            continue;           /* not a dict this walk counted, or claimed */
         }
-        Py_ssize_t slot = pmt_ptrmap_find(&f->dicts, owned->keys[i]);
-        if (slot < 0 || f->dicts.values[slot] == CLAIMED || dict_row == NULL) {
-            continue;           /* not a dict counted by this walk, or claimed */
+        Py_ssize_t size = native_size(dict_row, d);
+        if (size < 0) {         /* -2 cannot happen for dict; -1: a failed C call */
+            PyErr_Clear();
+            size = fallback_size(d);
         }
-        Py_ssize_t size = (Py_ssize_t)f->dicts.values[slot];
-        f->dicts.values[slot] = CLAIMED;
-        pmt_typestat *e = pmt_types_get(f->opts->owners, (PyTypeObject *)(uintptr_t)owned->values[i]);
+        size += preheader(d, dict_row->size_pre);
+        pmt_typestat *e = pmt_types_get(f->opts->owners,
+                                        (PyTypeObject *)(uintptr_t)owned->values[i]);
         if (e == NULL) {
             return -1;
         }
@@ -592,13 +590,13 @@ pmt_types_from_walk(pmt_typetable *t, const pmt_walk_opts *opts, const pmt_fill_
         return -1;
     }
     fill_ctx f = {.table = t, .opts = fill, .sizer = fill->sizes ? &sizer : NULL};
-    pmt_ptrmap_init(&f.dicts);
+    pmt_pagemap_init(&f.dicts, 0);
     pmt_ptrmap_init(&f.owned);
     int r = pmt_walk_objects(opts, fill_visit, &f);
     if (r == 0 && fill->owners != NULL) {
         r = assign_owners(&f);
     }
-    pmt_ptrmap_clear(&f.dicts);
+    pmt_pagemap_clear(&f.dicts);
     pmt_ptrmap_clear(&f.owned);
     if (fill->sizes) {
         if (r < 0) {
@@ -692,7 +690,7 @@ pmt_type_sizes(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObje
         opts.ignore = argv[1];
     }
     if (argv[3] != Py_None) {
-        fill.reference = pmt_heapref_set(argv[3], "reference");
+        fill.reference = pmt_heapref_map(argv[3], "reference");
         if (fill.reference == NULL) {
             return NULL;
         }

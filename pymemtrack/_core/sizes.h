@@ -42,8 +42,8 @@ Py_ssize_t pmt_getsizeof(PyObject *op);
 /* What a filling walk records besides counts. */
 typedef struct {
     int sizes;                      /* bytes, into e->size and t->total_size */
-    const pmt_ptrset *reference;    /* NULL or pmt_fingerprint()s of objects not
-                                       counted (a HeapReference's) */
+    pmt_pagemap *reference;         /* NULL or a HeapReference's map: objects found
+                                       there with their type's tag are not counted */
     pmt_typetable *owners;          /* NULL, or per owner type: the exact dicts that are
                                        the __dict__ of its objects (then taken out of the
                                        dict row of the main table); needs sizes */

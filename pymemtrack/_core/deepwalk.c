@@ -69,6 +69,22 @@ report(walk_ctx *w, PyObject *op)
     return w->visit(op, w->arg);
 }
 
+/* Whether op is ignored: an object of the ignore tuple (or the tuple), a
+   running frame, or a bound method of an ignored object (pytest's rewritten
+   asserts and `f = tracker.diff; f()` make those for the call). */
+static inline int
+skipped(walk_ctx *w, PyObject *op)
+{
+    if (w->skip.used == 0) {
+        return 0;
+    }
+    if (pmt_ptrset_has(&w->skip, pmt_ptrkey(op))) {
+        return 1;
+    }
+    return Py_IS_TYPE(op, &PyMethod_Type)
+           && pmt_ptrset_has(&w->skip, pmt_ptrkey(PyMethod_GET_SELF(op)));
+}
+
 /* Examines one referent: visits it when the GC does not track it and it
    was not seen yet, and queues it for traversal when it is a GC container.
    0, or -1 with w->status saying why. */
@@ -78,7 +94,7 @@ examine(walk_ctx *w, PyObject *child)
     if (pmt_gc_is_tracked(child)) {
         return 0;               /* the GC walk visits it (or gc.freeze() hid it) */
     }
-    if (w->skip.used != 0 && pmt_ptrset_has(&w->skip, pmt_ptrkey(child))) {
+    if (skipped(w, child)) {
         return 0;
     }
     int r = pmt_pagemap_add(&w->seen, child);
@@ -154,7 +170,7 @@ top_visit(PyObject *op, void *arg)
 {
     walk_ctx *w = (walk_ctx *)arg;
     PMT_PREFETCH(pmt_gc_next_hint(op));
-    if (w->skip.used != 0 && pmt_ptrset_has(&w->skip, pmt_ptrkey(op))) {
+    if (skipped(w, op)) {
         return 0;
     }
     int r = report(w, op);

@@ -132,6 +132,8 @@ class _PartitionMethods:
                          f"Total size = {self.size} bytes.")
         all_rows = self.rows()
         shown = all_rows[self.start:] if rows is None else all_rows[self.start:self.start + rows]
+        if self.start > 0 and not shown:
+            return ""                   # paged past the end, as guppy's .more
         if self.count or self.size:
             lines.append(textwrap.fill(_STAT_HEADER + _KIND_HEADER, width=_LINE_LENGTH,
                                        subsequent_indent=" " * len(_STAT_HEADER)))

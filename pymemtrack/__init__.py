@@ -35,24 +35,33 @@ from .counting import (
     show_most_common_types,
     typestats,
 )
+from .partition import Partition, PartitionRow, clear_reference, heap, set_reference
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
+from .summary import SummaryTracker, summarize
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Partition",
+    "PartitionRow",
     "Snapshot",
     "SnapshotDiff",
+    "SummaryTracker",
     "TypeDiff",
     "TypeStat",
     "at",
     "at_addrs",
     "by_type",
+    "clear_reference",
     "count",
     "get_new_ids",
     "growth",
+    "heap",
     "most_common_types",
+    "set_reference",
     "show_growth",
     "show_most_common_types",
     "snapshot",
+    "summarize",
     "typestats",
 ]

@@ -15,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
-                                  "pymemtrack.edges"])
+                                  "pymemtrack.edges", "pymemtrack.summary",
+                                  "pymemtrack.partition"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -104,8 +104,7 @@ def edge_label(src: Any, dst: Any) -> str:
         >>> edge_label([None, 'x'], 'x')
         '[1]'
     """
-    names = edge_names(src, dst)
-    return names[0] if names else "?"
+    return next(_iter_names(src, dst), "?")     # the first name: no need to find the rest
 
 
 def attribute_owner_name(d: Any) -> str:

@@ -3,7 +3,8 @@
 ``show_backrefs``, ``show_refs`` and ``show_chain`` take objgraph 3.7's
 parameters and write the same DOT: the same nodes, edges, labels and
 colours, ``Graph written to X.dot (N nodes)``, then, when ``filename`` names
-an image, graphviz ``dot`` renders it (``Image generated as X.png``). The
+an image, graphviz ``dot`` renders it (``Image generated as X.png``). Like
+objgraph they run ``gc.collect()`` first. The
 breadth-first search runs in C: backwards over a reverse-reference index
 built with one pass over the heap (objgraph scans the whole heap once per
 node), forwards with each object's ``tp_traverse`` as ``gc.get_referents``.
@@ -34,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import errno
+import gc
 import inspect
 import os
 import re
@@ -216,6 +218,7 @@ def _show_graph(objs: Any, backrefs: bool, max_depth: int, extra_ignore: Iterabl
         f = open(filename, "w", encoding="utf-8")   # OSError names the path
     try:
         cull = proper_module_ids() if backrefs else None
+        gc.collect()
         entries = _core.ref_graph(objs, backrefs, max_depth, ignore,
                                   filter if filter else None, too_many, cull)
         nodes = len(entries)

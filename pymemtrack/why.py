@@ -68,14 +68,13 @@ class RetentionPath(NamedTuple):
 
     def steps(self) -> List[Tuple[str, int, Tuple[Link, ...]]]:
         """The links after the root, runs of the same step folded: (step, count, links)."""
-        out: List[Tuple[str, int, Tuple[Link, ...]]] = []
+        runs: List[List[Link]] = []
         for link in self.links[1:]:
-            if out and out[-1][0] == link.step:
-                step, n, links = out[-1]
-                out[-1] = (step, n + 1, links + (link,))
+            if runs and runs[-1][0].step == link.step:
+                runs[-1].append(link)
             else:
-                out.append((link.step, 1, (link,)))
-        return out
+                runs.append([link])
+        return [(run[0].step, len(run), tuple(run)) for run in runs]
 
     @property
     def text(self) -> str:
@@ -113,7 +112,7 @@ class WhyAlive:
         self.type_name = type_name      #: the object's type name
         self.address = address          #: id() of the object
         self.paths = paths              #: shortest first
-        self.note = note                #: why no path was found ('' when one was)
+        self.note = note                #: why no path was found, or what else holds it
         self.traced = traced            #: tracemalloc was tracing
 
     def __bool__(self) -> bool:
@@ -127,6 +126,8 @@ class WhyAlive:
             lines.append(path.text)
             if self.traced:
                 lines.extend("    " + line for line in path.allocation_lines())
+        if self.note:
+            lines.append(self.note)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -296,14 +297,18 @@ def _collect_roots(obj: Any, own: List[types.FrameType]) -> _Roots:
 
 def _add_frame_root(roots: _Roots, frame: types.FrameType, thread: str, mine: bool,
                     obj: Any) -> None:
-    """A running frame is not GC-tracked: its locals become a root through a dict of them."""
-    try:
-        local_vars = frame.f_locals
-    except Exception:
-        return
-    if local_vars is frame.f_globals:
-        return                              # module level: the module is the root
-    snapshot = local_vars if type(local_vars) is dict else dict(local_vars)
+    """A running frame is not GC-tracked: its locals become a root through a dict of them.
+
+    Function frames are read with _core.frame_locals (frame.f_locals would
+    leave a snapshot in the frame that keeps the locals alive); a module or
+    class body's f_locals is its real namespace, read as it is.
+    """
+    if frame.f_code.co_flags & _CO_OPTIMIZED:
+        snapshot = _core.frame_locals(frame)
+    else:
+        snapshot = frame.f_locals
+        if snapshot is frame.f_globals or type(snapshot) is not dict:
+            return                          # module level: the module is the root
     roots.keep.append(snapshot)
     roots.ids.add(id(snapshot))
     roots.frames[id(snapshot)] = (frame, thread)
@@ -314,6 +319,7 @@ def _add_frame_root(roots: _Roots, frame: types.FrameType, thread: str, mine: bo
 
 
 _CALIBRATION: List[int] = []
+_CO_OPTIMIZED = 0x0001      # inspect.CO_OPTIMIZED: a function's frame, locals in fast slots
 
 
 def _why(obj: Any, limit: int, extra_ignore: Iterable[int], calibrating: bool = False) -> Any:
@@ -327,15 +333,32 @@ def _why(obj: Any, limit: int, extra_ignore: Iterable[int], calibrating: bool = 
     if calibrating:
         return unexplained
     traced = tracemalloc.is_tracing()
-    paths = [_describe(kind, chain, roots, traced) for kind, chain in raw]
-    del raw
-    paths.sort(key=lambda p: (len(p.links), _KIND_ORDER.index(p.kind)))
-    paths = paths[:limit]
+    # Named roots first: an object no GC object refers to explains the least.
+    raw.sort(key=lambda r: (_kind_of(r[0], r[1][0], roots) == "outside", len(r[1]),
+                            _KIND_ORDER.index(_kind_of(r[0], r[1][0], roots))))
+    paths = [_describe(kind, chain, roots, traced) for kind, chain in raw[:limit]]
+    # Objects held from outside the GC graph that lead to obj by a route of
+    # their own (not by holding something on a path shown) are worth a word.
+    shown = {id(x) for _, chain in raw[:limit] for x in chain[:-1]}
+    others = [chain for kind, chain in raw[limit:]
+              if kind == "unreferenced" and id(chain[1]) not in shown]
     note = "" if paths else _no_path_note(obj, unexplained, direct, roots)
+    if paths and others:
+        first = others[0]
+        note = (f"(also held through {len(others)} object(s) no GC object refers to (from C "
+                f"or a running frame), e.g. <{type(first[0]).__name__} at {id(first[0]):#x}>, "
+                f"{len(first) - 1} link(s) away; raise limit to list them)")
+    del raw, others
     return WhyAlive(type(obj).__name__, id(obj), paths, note, traced)
 
 
 _KIND_ORDER = ("module", "class", "frame", "outside")
+
+
+def _kind_of(kind: str, root: Any, roots: _Roots) -> str:
+    if kind == "root":
+        return "frame" if id(root) in roots.frames else "module"
+    return "class" if kind == "class" else "outside"
 
 
 def _no_path_note(obj: Any, unexplained: int, direct: int, roots: _Roots) -> str:
@@ -373,33 +396,67 @@ def _calibration_entry(obj: Any) -> int:
 
 def _describe(kind: str, chain: List[Any], roots: _Roots, traced: bool) -> RetentionPath:
     root = chain[0]
-    if kind == "root" and id(root) in roots.frames:
-        kind, root_text = "frame", _frame_text(*roots.frames[id(root)])
-    elif kind == "root":
-        kind, root_text = "module", getattr(root, "__name__", "?")
+    kind = _kind_of(kind, root, roots)
+    if kind == "frame":
+        root_text = _frame_text(*roots.frames[id(root)])
+    elif kind == "module":
+        root_text = getattr(root, "__name__", "?")
     elif kind == "class":
         root_text = "%s.%s" % (getattr(root, "__module__", "?"),
                                getattr(root, "__qualname__", root.__name__))
     else:
-        kind = "outside"
         root_text = "<%s at %#x, held from outside the GC graph>" % (type(root).__name__,
                                                                        id(root))
     links = [Link("", type(root).__name__, id(root), _site(root) if traced else None)]
+    plain: Dict[Tuple[type, str], bool] = {}    # (type, name): a plain attribute to read
     i = 1
     while i < len(chain):
         src, dst = chain[i - 1], chain[i]
-        merged = _attribute_step(src, dst, chain[i + 1]) if i + 1 < len(chain) else None
-        if merged is not None:
-            i += 1
-            dst = chain[i]
-            step = merged
-        elif kind == "frame" and i == 1:
-            step = ".f_locals" + edge_label(src, dst)
-        else:
-            step = edge_label(src, dst)
+        step = links[-1].step
+        if not (step[1:].isidentifier() and step[0] == "." and len(links) > 1
+                and _plain_attribute(plain, type(src), step[1:])
+                and _reads(src, step[1:]) is dst):
+            merged = _attribute_step(src, dst, chain[i + 1]) if i + 1 < len(chain) else None
+            if merged is not None:
+                i += 1
+                dst = chain[i]
+                step = merged
+            elif kind == "frame" and i == 1:
+                step = ".f_locals" + edge_label(src, dst)
+            else:
+                step = edge_label(src, dst)
         links.append(Link(step, type(dst).__name__, id(dst), _site(dst) if traced else None))
         i += 1
     return RetentionPath(kind, root_text, tuple(links))
+
+
+_NOTHING = object()
+
+
+def _reads(obj: Any, name: str) -> Any:
+    try:
+        return object.__getattribute__(obj, name)
+    except Exception:
+        return _NOTHING
+
+
+def _plain_attribute(cache: Dict[Tuple[type, str], bool], tp: type, name: str) -> bool:
+    """Whether object.__getattribute__(x, name) runs no user code for x of type tp:
+    the name is not defined by a Python class (a property could run), or is a slot."""
+    key = (tp, name)
+    if key not in cache:
+        ok = True
+        for klass in tp.__mro__:
+            if name in vars(klass):
+                descr = vars(klass)[name]
+                ok = (not klass.__flags__ & _HEAPTYPE
+                      or type(descr) is types.MemberDescriptorType)
+                break
+        cache[key] = ok
+    return cache[key]
+
+
+_HEAPTYPE = 1 << 9      # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 
 
 def _attribute_step(owner: Any, d: Any, value: Any) -> Optional[str]:

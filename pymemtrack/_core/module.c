@@ -1,6 +1,7 @@
 /* pymemtrack._core: module definition, multi-phase init and state only. */
 #include "compat.h"
 #include "alloc.h"
+#include "frames.h"
 #include "ids.h"
 #include "query.h"
 #include "refs.h"
@@ -34,6 +35,7 @@ pmt_exec(PyObject *module)
     if (PyModule_AddFunctions(module, pmt_query_methods) < 0
         || PyModule_AddFunctions(module, pmt_refs_methods) < 0
         || PyModule_AddFunctions(module, pmt_alloc_methods) < 0
+        || PyModule_AddFunctions(module, pmt_frames_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
         || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0) {
         return -1;

@@ -524,8 +524,11 @@ done:
 enum { ROOT_LISTED, ROOT_CLASS, ROOT_UNREFERENCED };
 static const char *const root_kinds[] = {"root", "class", "unreferenced"};
 
-/* Most paths kept when the last BFS level is finished for ties. */
+/* Most extra paths kept when the last BFS level is finished for ties, and
+   most paths from unreferenced objects beyond limit (the search does not
+   stop at those: a path from a named root explains more). */
 #define PMT_TIE_EXTRA 64
+#define PMT_OUTSIDE_EXTRA 8
 
 static int
 add_path(PyObject *paths, const search *s, pmt_node v, int kind)
@@ -577,7 +580,7 @@ pmt_retention_paths(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
     if (paths == NULL) {
         goto done;
     }
-    Py_ssize_t found = 0, direct = 0;
+    Py_ssize_t found = 0, outside = 0, direct = 0;
     uint32_t last_depth = PMT_UNSEEN;       /* finish this level once limit is met */
     while (s.qhead < s.qtail && limit > 0) {
         pmt_node u = s.queue[s.qhead++];
@@ -614,7 +617,14 @@ pmt_retention_paths(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
                 kind = ROOT_UNREFERENCED;
             }
         }
-        if (kind >= 0) {
+        if (kind == ROOT_UNREFERENCED) {
+            /* Kept (a few), but the search goes on for a named root. */
+            if (outside < limit + PMT_OUTSIDE_EXTRA && add_path(paths, &s, u, kind) < 0) {
+                goto done;
+            }
+            outside++;
+        }
+        else if (kind >= 0) {
             if (add_path(paths, &s, u, kind) < 0) {
                 goto done;
             }

@@ -25,7 +25,7 @@ Example:
       oH[label="dict\\n1 items"];
       oH[fillcolor="0,0,1"];
       oH -> oL [label="leaf",weight=2];
-      oL[label="Leaf\\n<...Leaf object at 0x...>"];
+      oL[label="Leaf\\n<...Leaf object at 0x..."];
       oL[fillcolor="0,0,0.3"];
       oL[fontcolor=white];
     }
@@ -85,7 +85,7 @@ def show_backrefs(
     Example:
 
         >>> import io
-        >>> target = ['leaked']
+        >>> target = {'leaked': True}
         >>> keeper = {'cache': target}
         >>> out = io.StringIO()
         >>> show_backrefs(target, max_depth=1, output=out,
@@ -121,9 +121,9 @@ def show_refs(
 
         >>> import io
         >>> out = io.StringIO()
-        >>> show_refs([[1, 2]], max_depth=2, output=out)
-        >>> out.getvalue().count('label=')   # the outer list, the inner list, 1 and 2
-        4
+        >>> show_refs([[1, 2]], max_depth=2, output=out)   # one start object: [1, 2]
+        >>> out.getvalue().count('label=')   # the list, 1 and 2
+        3
     """
     return _show_graph(objs, False, max_depth, extra_ignore, filter, too_many, highlight,
                        filename, extra_info, refcounts, shortnames, output, extra_node_attrs,

@@ -278,7 +278,9 @@ class _Roots:
         self.local_refs: Dict[int, int] = {}
 
 
-def _collect_roots(obj: Any, own: List[types.FrameType]) -> _Roots:
+def _collect_roots(obj: Any, own: set) -> _Roots:
+    """Modules and running frames (their locals); ``own`` gets the ids of our own
+    frames (ids only: holding a finished frame of ours would make a cycle)."""
     roots = _Roots()
     for module in list(sys.modules.values()):
         if isinstance(module, types.ModuleType):
@@ -288,7 +290,7 @@ def _collect_roots(obj: Any, own: List[types.FrameType]) -> _Roots:
     for ident, frame in sys._current_frames().items():
         while frame is not None:
             if _own_frame(frame):
-                own.append(frame)
+                own.add(id(frame))
             else:
                 _add_frame_root(roots, frame, names.get(ident, str(ident)), ident == me, obj)
             frame = frame.f_back
@@ -323,13 +325,13 @@ _CO_OPTIMIZED = 0x0001      # inspect.CO_OPTIMIZED: a function's frame, locals i
 
 
 def _why(obj: Any, limit: int, extra_ignore: Iterable[int], calibrating: bool = False) -> Any:
-    own: List[types.FrameType] = [sys._getframe()]
+    own = {id(sys._getframe())}
     roots = _collect_roots(obj, own)
-    ignore = _ignore_ids(extra_ignore, *own)
-    ignore.update((id(own), id(roots.keep), id(roots)))
+    ignore = _ignore_ids(extra_ignore)
+    ignore.update(own)
+    ignore.update((id(roots.keep), id(roots)))
     unexplained, direct, raw = _core.retention_paths(obj, roots.ids, ignore, roots.skip_direct,
                                                      limit)
-    del own
     if calibrating:
         return unexplained
     traced = tracemalloc.is_tracing()
@@ -363,18 +365,20 @@ def _kind_of(kind: str, root: Any, roots: _Roots) -> str:
 
 def _no_path_note(obj: Any, unexplained: int, direct: int, roots: _Roots) -> str:
     name = type(obj).__name__
-    if direct:
-        return (f"Only the calling code holds this {name}: {direct} running frame(s) of this "
-                "thread refer to it directly, and no other path leads to it.")
     if not _CALIBRATION:
         _CALIBRATION.append(_calibrate())
     # References no GC-tracked object explains: ours (calibrated), the running
     # frames' local variables, and the rest, which only C code can hold.
     outside = unexplained - _CALIBRATION[0] + 1 - sum(roots.local_refs.values())
+    caller = (f" (besides {direct} running frame(s) of this thread, the calling code)"
+              if direct else "")
     if outside > 0:
-        return (f"Nothing the garbage collector can see holds this {name}: about {outside} "
-                "reference(s) come from outside the GC graph, from C code (an extension's "
-                "static or cache, or a missing Py_DECREF).")
+        return (f"Nothing the garbage collector can see holds this {name}{caller}: about "
+                f"{outside} reference(s) come from outside the GC graph, from C code (an "
+                "extension's static or cache, or a missing Py_DECREF).")
+    if direct:
+        return (f"Only the calling code holds this {name}: {direct} running frame(s) of this "
+                "thread refer to it directly, and no other path leads to it.")
     return (f"Nothing holds this {name} but the reference you passed in: it is freed once "
             "you drop it.")
 

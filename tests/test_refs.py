@@ -182,11 +182,14 @@ def test_chains_respect_max_depth_and_extra_ignore():
     is_head = lambda o: o is head  # noqa: E731
     assert pymemtrack.find_backref_chain(node, is_head) == [node]          # 20 is too short
     assert objgraph.find_backref_chain(node, is_head) == [node]
-    assert len(pymemtrack.find_backref_chain(node, is_head, max_depth=100)) == 31
+    chain = pymemtrack.find_backref_chain(node, is_head, max_depth=100)
+    assert chain[0] is head and chain[-1] is node     # 31 links, 61 through __dict__s (3.10)
+    assert [id(o) for o in chain] == [id(o) for o in objgraph.find_backref_chain(
+        node, is_head, max_depth=100)]
     middle = head.next.next
     assert pymemtrack.find_backref_chain(node, is_head, max_depth=100,
                                          extra_ignore=[id(middle)]) == [node]
-    assert len(pymemtrack.find_ref_chain(head, lambda o: o is node, max_depth=40)) == 31
+    assert pymemtrack.find_ref_chain(head, lambda o: o is node, max_depth=80)[-1] is node
 
 
 def test_the_cached_exception_chain_objgraph_cannot_find():
@@ -205,11 +208,15 @@ def test_the_cached_exception_chain_objgraph_cannot_find():
         leaky_imaging.reset()
 
 
+class Chained:
+    __slots__ = ("next",)
+
+
 def test_a_million_long_linked_list_needs_no_recursion():
-    head = Leaf()
+    head = Chained()
     node = head
     for _ in range(1_000_000):
-        node.next = Leaf()
+        node.next = Chained()
         node = node.next
     chain = pymemtrack.find_backref_chain(node, lambda o: o is head, max_depth=2_000_000)
     assert len(chain) == 1_000_001 and chain[0] is head
@@ -218,8 +225,18 @@ def test_a_million_long_linked_list_needs_no_recursion():
     assert len(chain) == 1_000_001 and chain[-1] is node
     del chain
     out = io.StringIO()
-    pymemtrack.show_refs([head], max_depth=50, output=out, filter=lambda o: isinstance(o, Leaf))
-    assert out.getvalue().count(' -> ') == 50
+    pymemtrack.show_refs([head], max_depth=50, output=out,
+                         filter=lambda o: isinstance(o, Chained))
+    assert out.getvalue().count(" -> ") == 50
+    mod = types.ModuleType("longmod")
+    sys.modules["longmod"] = mod
+    try:
+        mod.HEAD = head
+        del head
+        text = pymemtrack.why_alive(node).paths[0].text
+        assert text == "longmod.HEAD .next x1000000 -> Chained"
+    finally:
+        del sys.modules["longmod"]
 
 
 def test_get_leaking_objects_matches_objgraph():

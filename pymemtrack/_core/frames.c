@@ -90,6 +90,8 @@ fill(PyObject *dict, PyFrameObject *frame)
 
 #else   /* 3.10: the frame object holds f_localsplus itself (cpython/frameobject.h) */
 
+#include <frameobject.h>    /* not in Python.h before 3.11 */
+
 static int
 fill(PyObject *dict, PyFrameObject *frame)
 {

@@ -27,6 +27,8 @@ from __future__ import annotations
 import types
 from typing import Any, Iterator, List, Optional, Tuple
 
+from . import _core
+
 __all__ = ["edge_names", "edge_label", "short_repr", "attribute_owner_name"]
 
 _MAX_REPR = 40
@@ -188,7 +190,10 @@ def _builtin_attr_names(src: Any, dst: Any) -> Iterator[str]:
 
 def _frame_local_names(frame: types.FrameType, dst: Any) -> Iterator[str]:
     try:
-        local_vars = frame.f_locals
+        # A function frame's f_locals would leave a snapshot dict in the frame
+        # (3.10-3.12); _core.frame_locals reads the same names into a new dict.
+        local_vars = _core.frame_locals(frame) if frame.f_code.co_flags & 0x0001 \
+            else frame.f_locals
     except Exception:
         return
     try:

@@ -378,7 +378,7 @@ def _edge_attrs(src: Any, dst: Any, shortnames: Any) -> str:
     if issubclass(type(dst), dict) and dst is getattr(src, "__dict__", None):
         return ' [label="__dict__",weight=10]'
     if issubclass(tsrc, types.FrameType):
-        if dst is src.f_locals:
+        if dst is _f_locals(src):
             return ' [label="f_locals",weight=10]'
         if dst is src.f_globals:
             return ' [label="f_globals",weight=10]'
@@ -399,6 +399,14 @@ def _edge_attrs(src: Any, dst: Any, shortnames: Any) -> str:
                 kind = type(key).__name__ if shortnames else _long_typename(key)
                 return ' [label="%s"]' % _quote(kind + "\n" + _safe_repr(key))
     return ""
+
+
+def _f_locals(frame: types.FrameType) -> Any:
+    """What frame.f_locals is now, without making a function frame's snapshot dict
+    (which would add objects to the heap that later searches then find)."""
+    if frame.f_code.co_flags & 0x0001:          # CO_OPTIMIZED: a function's frame
+        return _core.frame_snapshot(frame)
+    return frame.f_locals
 
 
 def _refcounts(given: Any, objs: List[Any], entries: List[Entry],

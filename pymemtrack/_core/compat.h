@@ -35,6 +35,14 @@
 /* PyType_GetModuleByDef() arrived in 3.11 (bpo-46613); methods that need the
    module state use METH_METHOD's defining_class instead, which 3.9+ has. */
 
+/* The GC header (PyGC_Head: _gc_next, _gc_prev) sits right before every GC
+   object; its layout is internal since 3.9 but the same two words in every
+   default build 3.8-3.14. The collector itself borrows _gc_prev while it
+   runs (update_refs stores refcount copies there); the reference index does
+   the same, with collection disabled and no Python code running, and puts
+   every word back (refindex.c). */
+#define PMT_GC_PREV(op) (((uintptr_t *)(op))[-1])
+
 /* Bytes CPython allocates in front of an object: the GC header, and from
    3.11 the managed __dict__ (3.12+: and __weakref__) pointers (bpo-45947,
    gh-95245). tracemalloc traces the start of the block, so looking an object

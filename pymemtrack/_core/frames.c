@@ -5,17 +5,23 @@
    frames are not GC-tracked, so their locals are roots no tp_traverse shows. */
 #include "frames.h"
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
 /* 3.11 has no public way to read one variable of a running frame
-   (PyFrame_GetVar arrived in 3.12, gh-91248): read the interpreter frame as
-   CPython's own _PyFrame_FastToLocals does, from the internal header that
-   matches the interpreter we are built for. */
+   (PyFrame_GetVar arrived in 3.12, gh-91248), and neither 3.11 nor 3.12 a
+   way to see the f_locals snapshot a frame already holds without making
+   one: read the interpreter frame as CPython's own frameobject.c does,
+   from the internal header that matches the interpreter we are built for
+   (greenlet does the same). 3.13 made f_locals a proxy (PEP 667). */
 #  define Py_BUILD_CORE 1
 #  include "internal/pycore_frame.h"
 #  undef Py_BUILD_CORE
 /* _PyLocals_Kind bits of co_localspluskinds (Include/internal/pycore_code.h). */
 #  define PMT_CO_FAST_CELL 0x40
 #  define PMT_CO_FAST_FREE 0x80
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+#  include <frameobject.h>    /* not in Python.h before 3.11 */
 #endif
 
 static int
@@ -90,8 +96,6 @@ fill(PyObject *dict, PyFrameObject *frame)
 
 #else   /* 3.10: the frame object holds f_localsplus itself (cpython/frameobject.h) */
 
-#include <frameobject.h>    /* not in Python.h before 3.11 */
-
 static int
 fill(PyObject *dict, PyFrameObject *frame)
 {
@@ -132,7 +136,36 @@ pmt_frame_locals(PyObject *Py_UNUSED(module), PyObject *frame)
     return dict;
 }
 
+/* The dict frame.f_locals left in the frame, if any (borrowed), or NULL. */
+static PyObject *
+existing_snapshot(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    (void)frame;
+    return NULL;        /* f_locals of a function frame is a new proxy every time */
+#elif PY_VERSION_HEX >= 0x030B0000
+    return frame->f_frame->f_locals;
+#else
+    return frame->f_locals;
+#endif
+}
+
+static PyObject *
+pmt_frame_snapshot(PyObject *Py_UNUSED(module), PyObject *frame)
+{
+    if (!PyFrame_Check(frame)) {
+        PyErr_Format(PyExc_TypeError, "frame_snapshot() needs a frame, not %.100s",
+                     Py_TYPE(frame)->tp_name);
+        return NULL;
+    }
+    PyObject *dict = existing_snapshot((PyFrameObject *)frame);
+    return Py_NewRef(dict != NULL ? dict : Py_None);
+}
+
 PyMethodDef pmt_frames_methods[] = {
+    {"frame_snapshot", pmt_frame_snapshot, METH_O,
+     "frame_snapshot(frame) -> the dict an earlier frame.f_locals left in a function's"
+     " frame (what frame.f_locals would refresh and return), or None; makes none."},
     {"frame_locals", pmt_frame_locals, METH_O,
      "frame_locals(frame) -> a new dict of the frame's bound local variables (cells read"
      " through), without the snapshot frame.f_locals leaves in a running frame."},

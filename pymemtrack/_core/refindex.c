@@ -1,23 +1,10 @@
-/* Reverse-reference index: one heap walk numbers the GC objects, one
-   tp_traverse pass records every edge between them, and a counting sort
-   turns the edges into per-object referrer lists (CSR). No recursion, no
-   Python object created per object or edge. */
+/* Reverse-reference index: one heap walk numbers the GC objects (the number
+   goes in each object's GC header for the build), one tp_traverse pass
+   records every edge between them, and a counting sort turns the edges into
+   per-object referrer lists (CSR). No recursion, no Python object created
+   per object or edge. */
 #include "refindex.h"
 #include "walk.h"
-
-#if defined(__GNUC__) || defined(__clang__)
-#  define PMT_PREFETCH(p) __builtin_prefetch(p)
-#else
-#  define PMT_PREFETCH(p) ((void)0)
-#endif
-
-/* How many lookups ahead the loops prefetch hash slots: enough to keep
-   several cache misses in flight at once. */
-#define PMT_AHEAD 12
-
-/* Referents gathered by tp_traverse before they are resolved together
-   (a batch stays in cache; an object with more referents makes it bigger). */
-#define PMT_BATCH 4096
 
 /* ---- address -> node map ---------------------------------------------- */
 
@@ -30,14 +17,6 @@ home_slot(size_t cap, uintptr_t key)
     return (size_t)(((h >> 32) * (uint64_t)cap) >> 32);
 }
 
-static inline void
-map_prefetch(const pmt_ptrmap *m, uintptr_t key)
-{
-    size_t i = home_slot(m->cap, key);
-    PMT_PREFETCH(&m->keys[i]);
-    PMT_PREFETCH(&m->nodes[i]);
-}
-
 static int
 map_alloc(pmt_ptrmap *m, Py_ssize_t n)
 {
@@ -46,13 +25,8 @@ map_alloc(pmt_ptrmap *m, Py_ssize_t n)
         PyErr_SetString(PyExc_MemoryError, "too many objects for the reference index");
         return -1;
     }
-    m->keys = PyMem_RawCalloc(cap, sizeof(uintptr_t));
-    m->nodes = PyMem_RawMalloc(cap * sizeof(pmt_node));
-    if (m->keys == NULL || m->nodes == NULL) {
-        PyMem_RawFree(m->keys);
-        PyMem_RawFree(m->nodes);
-        m->keys = NULL;
-        m->nodes = NULL;
+    m->slots = PyMem_RawCalloc(cap, sizeof(pmt_slot));
+    if (m->slots == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -68,22 +42,30 @@ pmt_ptrmap_init(pmt_ptrmap *m, Py_ssize_t n)
     return map_alloc(m, n);
 }
 
-static inline pmt_node
-map_get(const pmt_ptrmap *m, uintptr_t key)
+/* The slot holding key, or NULL. */
+static inline pmt_slot *
+map_slot(const pmt_ptrmap *m, uintptr_t key)
 {
     size_t i = home_slot(m->cap, key);
     for (;;) {
-        uintptr_t k = m->keys[i];
-        if (k == key) {
-            return m->nodes[i];
+        pmt_slot *s = &m->slots[i];
+        if (s->key == key) {
+            return s;
         }
-        if (k == 0) {
-            return PMT_NO_NODE;
+        if (s->key == 0) {
+            return NULL;
         }
         if (++i == m->cap) {
             i = 0;
         }
     }
+}
+
+static inline pmt_node
+map_get(const pmt_ptrmap *m, uintptr_t key)
+{
+    pmt_slot *s = map_slot(m, key);
+    return s != NULL ? s->node : PMT_NO_NODE;
 }
 
 pmt_node
@@ -97,13 +79,13 @@ static void
 map_insert(pmt_ptrmap *m, uintptr_t key, pmt_node node)
 {
     size_t i = home_slot(m->cap, key);
-    while (m->keys[i] != 0) {
+    while (m->slots[i].key != 0) {
         if (++i == m->cap) {
             i = 0;
         }
     }
-    m->keys[i] = key;
-    m->nodes[i] = node;
+    m->slots[i].key = key;
+    m->slots[i].node = node;
     m->len++;
 }
 
@@ -116,8 +98,8 @@ pmt_ptrmap_put(pmt_ptrmap *m, const void *op, pmt_node node)
             return -1;
         }
         for (size_t i = 0; i < m->cap; i++) {
-            if (m->keys[i] != 0) {
-                map_insert(&bigger, m->keys[i], m->nodes[i]);
+            if (m->slots[i].key != 0) {
+                map_insert(&bigger, m->slots[i].key, m->slots[i].node);
             }
         }
         pmt_ptrmap_free(m);
@@ -130,8 +112,7 @@ pmt_ptrmap_put(pmt_ptrmap *m, const void *op, pmt_node node)
 void
 pmt_ptrmap_free(pmt_ptrmap *m)
 {
-    PyMem_RawFree(m->keys);
-    PyMem_RawFree(m->nodes);
+    PyMem_RawFree(m->slots);
     memset(m, 0, sizeof(*m));
 }
 
@@ -232,162 +213,143 @@ add_extra(pmt_refindex *ix, PyObject *op)
 
 #endif
 
-static int
-collect_nodes(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra)
+/* ---- marking: the node number in each object's GC header ---------------- */
+
+/* While the index is built, each tracked object's _gc_prev holds
+   PMT_MARK | in-edge count << 32 | node; saved[] keeps the real words. A
+   referent's header shares its cache line with the tracked flag read just
+   before, so turning a referent into a node costs no extra memory access.
+   (Addresses are below 2**63 on every 64-bit platform CPython runs on, so
+   a real _gc_prev never has the top bit set.) */
+#define PMT_MARK ((uintptr_t)1 << 63)
+#define PMT_COUNT_ONE ((uintptr_t)1 << 32)
+#define PMT_COUNT_MASK (((uintptr_t)0x7FFFFFFF) << 32)
+
+static void
+mark_nodes(pmt_refindex *ix, uintptr_t *saved)
 {
-    if (walk_nodes(ix) < 0) {
-        return -1;
+    for (Py_ssize_t i = 0; i < ix->ntracked; i++) {
+        uintptr_t *prev = &PMT_GC_PREV(ix->objs[i]);
+        saved[i] = *prev;
+        *prev = PMT_MARK | (uintptr_t)i;
     }
-    ix->ntracked = ix->n;
-    if (pmt_ptrmap_init(&ix->map, ix->n + nextra) < 0) {
-        return -1;
+}
+
+/* Puts every header back; the in-edge counts go to roff[v + 1]. */
+static void
+unmark_nodes(pmt_refindex *ix, const uintptr_t *saved)
+{
+    for (Py_ssize_t i = 0; i < ix->ntracked; i++) {
+        uintptr_t *prev = &PMT_GC_PREV(ix->objs[i]);
+        ix->roff[i + 1] = (uint32_t)((*prev & PMT_COUNT_MASK) >> 32);
+        *prev = saved[i];
     }
-    for (Py_ssize_t i = 0; i < ix->n; i++) {
-        if (i + PMT_AHEAD < ix->n) {
-            map_prefetch(&ix->map, (uintptr_t)ix->objs[i + PMT_AHEAD]);
-        }
-        map_insert(&ix->map, (uintptr_t)ix->objs[i], (pmt_node)i);
+}
+
+/* The node of a marked object, or PMT_NO_NODE. */
+static pmt_node
+marked_node(PyObject *op)
+{
+    if (!PyObject_GC_IsTracked(op)) {
+        return PMT_NO_NODE;
     }
+    uintptr_t h = PMT_GC_PREV(op);
+    return (h & PMT_MARK) ? (pmt_node)h : PMT_NO_NODE;
+}
+
+/* Numbers the extras: a walked object keeps its node; others (untracked, or
+   hidden by gc.freeze) are appended and mapped in others. */
+static int
+add_extras(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra, pmt_node *nodes,
+           pmt_ptrmap *others)
+{
     for (Py_ssize_t j = 0; j < nextra; j++) {
-        if (map_get(&ix->map, (uintptr_t)extra[j]) != PMT_NO_NODE) {
-            continue;                       /* tracked, or given twice */
+        pmt_node v = marked_node(extra[j]);
+        if (v == PMT_NO_NODE) {
+            v = pmt_ptrmap_get(others, extra[j]);
         }
-        pmt_node v = (pmt_node)ix->n;
-        if (add_extra(ix, extra[j]) < 0) {
-            return -1;
+        if (v == PMT_NO_NODE) {
+            v = (pmt_node)ix->n;
+            if (add_extra(ix, extra[j]) < 0 || pmt_ptrmap_put(others, extra[j], v) < 0) {
+                return -1;
+            }
         }
-        map_insert(&ix->map, (uintptr_t)extra[j], v);
+        nodes[j] = v;
     }
     return 0;
 }
 
 /* ---- recording the edges ------------------------------------------------- */
 
-typedef struct {
-    uintptr_t *raw;         /* referent addresses of the current batch */
-    Py_ssize_t len, cap;
-    int oom;
-} edgebuf;
-
-static int
-edge_visit(PyObject *dst, void *arg)
-{
-    edgebuf *b = (edgebuf *)arg;
-    if (b->len == b->cap) {
-        Py_ssize_t cap = b->cap * 2;
-        uintptr_t *raw = (size_t)cap > PY_SSIZE_T_MAX / sizeof(uintptr_t) ? NULL
-                         : PyMem_RawRealloc(b->raw, (size_t)cap * sizeof(uintptr_t));
-        if (raw == NULL) {
-            b->oom = 1;     /* raised after tp_traverse returns */
-            return -1;
-        }
-        b->raw = raw;
-        b->cap = cap;
-    }
-    b->raw[b->len++] = (uintptr_t)dst;
-    return 0;
-}
-
-static int
-traverse_into(PyObject *op, edgebuf *b)
-{
-    traverseproc traverse = Py_TYPE(op)->tp_traverse;
-    if (traverse == NULL || !PyObject_IS_GC(op) || traverse(op, edge_visit, b) == 0) {
-        return 0;
-    }
-    if (b->oom) {
-        PyErr_NoMemory();
-    }
-    else if (!PyErr_Occurred()) {
-        PyErr_Format(PyExc_SystemError, "tp_traverse of %.100s failed", Py_TYPE(op)->tp_name);
-    }
-    return -1;
-}
-
 /* The forward edges, grouped by referrer: fdst[foff[i] .. foff[i+1]). */
 typedef struct {
     uint32_t *foff;
     pmt_node *fdst;
     Py_ssize_t len, cap;
+    const pmt_ptrmap *others;   /* extras that are not marked */
+    pmt_node first_other;
+    uint32_t *other_counts;
+    enum { EDGES_OK, EDGES_OOM, EDGES_TOO_MANY } status;
 } fwd_edges;
 
 static int
-reserve_edges(fwd_edges *f, Py_ssize_t more)
+edge_visit(PyObject *dst, void *arg)
 {
-    Py_ssize_t need = f->len + more;
-    if (need <= f->cap) {
-        return 0;
+    fwd_edges *f = (fwd_edges *)arg;
+    pmt_node v = PMT_NO_NODE;
+    if (PyObject_GC_IsTracked(dst)) {
+        uintptr_t *prev = &PMT_GC_PREV(dst);
+        uintptr_t h = *prev;
+        if (h & PMT_MARK) {
+            if ((h & PMT_COUNT_MASK) == PMT_COUNT_MASK) {
+                f->status = EDGES_TOO_MANY;
+                return -1;
+            }
+            *prev = h + PMT_COUNT_ONE;
+            v = (pmt_node)h;
+        }
     }
-    if (need >= (Py_ssize_t)UINT32_MAX) {
-        PyErr_SetString(PyExc_MemoryError, "too many references for the reference index");
-        return -1;
+    if (v == PMT_NO_NODE && f->others->len > 0) {
+        v = pmt_ptrmap_get(f->others, dst);
+        if (v == PMT_NO_NODE) {
+            return 0;
+        }
+        f->other_counts[v - f->first_other]++;
     }
-    Py_ssize_t cap = f->cap ? f->cap : 1 << 16;
-    while (cap < need) {
-        cap *= 2;
+    if (v == PMT_NO_NODE) {
+        return 0;                   /* untracked or non-GC: never a referrer */
     }
-    pmt_node *fdst = PyMem_RawRealloc(f->fdst, (size_t)cap * sizeof(pmt_node));
-    if (fdst == NULL) {
-        PyErr_NoMemory();
-        return -1;
+    if (f->len == f->cap) {
+        Py_ssize_t cap = f->cap ? f->cap * 2 : 1 << 16;
+        pmt_node *fdst = cap >= (Py_ssize_t)UINT32_MAX ? NULL
+                         : PyMem_RawRealloc(f->fdst, (size_t)cap * sizeof(pmt_node));
+        if (fdst == NULL) {
+            f->status = cap >= (Py_ssize_t)UINT32_MAX ? EDGES_TOO_MANY : EDGES_OOM;
+            return -1;
+        }
+        f->fdst = fdst;
+        f->cap = cap;
     }
-    f->fdst = fdst;
-    f->cap = cap;
+    f->fdst[f->len++] = v;
     return 0;
 }
 
-/* Calls tp_traverse of every node, a batch of nodes at a time, and turns
-   each batch's referent addresses into nodes (dropping referents that are
-   not nodes: untracked and non-GC objects); counts in-edges into roff. */
+/* Calls tp_traverse of every node. Runs while the headers are marked: sets
+   f->status or leaves an exception set, raises nothing itself. */
 static int
 record_edges(pmt_refindex *ix, fwd_edges *f)
 {
-    Py_ssize_t bounds[PMT_BATCH + 1];
-    edgebuf b = {.cap = PMT_BATCH};
-    int ret = -1;
-    b.raw = PyMem_RawMalloc(PMT_BATCH * sizeof(uintptr_t));
-    if (b.raw == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    const pmt_ptrmap *m = &ix->map;
-    Py_ssize_t i = 0;
-    while (i < ix->n) {
-        Py_ssize_t first = i;
-        b.len = 0;
-        while (i < ix->n && i - first < PMT_BATCH && b.len < PMT_BATCH) {
-            bounds[i - first] = b.len;
-            if (traverse_into(ix->objs[i], &b) < 0) {
-                goto done;
-            }
-            i++;
-        }
-        bounds[i - first] = b.len;
-        if (reserve_edges(f, b.len) < 0) {
-            goto done;
-        }
-        Py_ssize_t k = 0;
-        for (Py_ssize_t j = first; j < i; j++) {
-            f->foff[j] = (uint32_t)f->len;
-            Py_ssize_t end = bounds[j - first + 1];
-            for (; k < end; k++) {
-                if (k + PMT_AHEAD < b.len) {
-                    map_prefetch(m, b.raw[k + PMT_AHEAD]);
-                }
-                pmt_node v = map_get(m, b.raw[k]);
-                if (v != PMT_NO_NODE) {
-                    f->fdst[f->len++] = v;
-                    ix->roff[v + 1]++;
-                }
-            }
+    for (Py_ssize_t i = 0; i < ix->n; i++) {
+        PyObject *op = ix->objs[i];
+        f->foff[i] = (uint32_t)f->len;
+        traverseproc traverse = Py_TYPE(op)->tp_traverse;
+        if (traverse != NULL && PyObject_IS_GC(op) && traverse(op, edge_visit, f) != 0) {
+            return -1;
         }
     }
     f->foff[ix->n] = (uint32_t)f->len;
     ix->nedges = f->len;
-    ret = 0;
-done:
-    PyMem_RawFree(b.raw);
-    return ret;
+    return 0;
 }
 
 /* Counting sort of the edges by referent: the referrer lists, each ascending. */
@@ -414,40 +376,81 @@ build_reverse(pmt_refindex *ix, const fwd_edges *f)
     return 0;
 }
 
+/* Marks the headers, numbers the extras, records the edges and puts the
+   headers back, whatever fails in between. */
+static int
+index_edges(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra, pmt_node *nodes,
+            fwd_edges *f)
+{
+    pmt_ptrmap others;
+    uintptr_t *saved = PyMem_RawMalloc((size_t)(ix->ntracked ? ix->ntracked : 1)
+                                       * sizeof(uintptr_t));
+    if (saved == NULL || pmt_ptrmap_init(&others, nextra) < 0) {
+        PyMem_RawFree(saved);
+        if (!PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+        return -1;
+    }
+    int ret = -1;
+    mark_nodes(ix, saved);
+    /* No Python code, no deallocation from here to unmark_nodes. */
+    if (add_extras(ix, extra, nextra, nodes, &others) == 0) {
+        f->foff = PyMem_RawMalloc((size_t)(ix->n + 1) * sizeof(uint32_t));
+        ix->roff = PyMem_RawCalloc((size_t)ix->n + 1, sizeof(uint32_t));
+        f->others = &others;
+        f->first_other = (pmt_node)ix->ntracked;
+        f->other_counts = ix->roff == NULL ? NULL : ix->roff + ix->ntracked + 1;
+        if (f->foff != NULL && ix->roff != NULL) {
+            ret = record_edges(ix, f);
+        }
+        else {
+            f->status = EDGES_OOM;
+        }
+    }
+    if (ix->roff != NULL) {
+        unmark_nodes(ix, saved);
+    }
+    else {
+        for (Py_ssize_t i = 0; i < ix->ntracked; i++) {
+            PMT_GC_PREV(ix->objs[i]) = saved[i];
+        }
+    }
+    PyMem_RawFree(saved);
+    pmt_ptrmap_free(&others);
+    if (f->status == EDGES_OOM) {
+        PyErr_NoMemory();
+        ret = -1;
+    }
+    else if (f->status == EDGES_TOO_MANY) {
+        PyErr_SetString(PyExc_MemoryError, "too many references for the reference index");
+        ret = -1;
+    }
+    else if (ret < 0 && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_SystemError, "a tp_traverse failed while indexing references");
+    }
+    return ret;
+}
+
 int
-pmt_refindex_build(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra)
+pmt_refindex_build(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra,
+                   pmt_node *extra_nodes)
 {
     memset(ix, 0, sizeof(*ix));
     ix->gc_was_enabled = PyGC_Disable();
     ix->built = 1;
+    fwd_edges f;
+    memset(&f, 0, sizeof(f));
     int ret = -1;
-    fwd_edges f = {0};
-    if (collect_nodes(ix, extra, nextra) < 0) {
-        goto done;
+    if (walk_nodes(ix) == 0) {
+        ix->ntracked = ix->n;
+        if (index_edges(ix, extra, nextra, extra_nodes, &f) == 0) {
+            ret = build_reverse(ix, &f);
+        }
     }
-    f.foff = PyMem_RawMalloc((size_t)(ix->n + 1) * sizeof(uint32_t));
-    ix->roff = PyMem_RawCalloc((size_t)ix->n + 1, sizeof(uint32_t));
-    if (f.foff == NULL || ix->roff == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (record_edges(ix, &f) < 0 || build_reverse(ix, &f) < 0) {
-        goto done;
-    }
-    ret = 0;
-done:
     PyMem_RawFree(f.foff);
     PyMem_RawFree(f.fdst);
     return ret;
-}
-
-pmt_node
-pmt_refindex_find(const pmt_refindex *ix, PyObject *op)
-{
-    if (ix->map.keys == NULL) {
-        return PMT_NO_NODE;
-    }
-    return map_get(&ix->map, (uintptr_t)op);
 }
 
 Py_ssize_t
@@ -471,7 +474,6 @@ pmt_refindex_free(pmt_refindex *ix)
     PyObject *holder = ix->holder;
     Py_ssize_t n = ix->n;
     int was_enabled = ix->gc_was_enabled;
-    pmt_ptrmap_free(&ix->map);
     PyMem_RawFree(ix->roff);
     PyMem_RawFree(ix->rsrc);
     memset(ix, 0, sizeof(*ix));

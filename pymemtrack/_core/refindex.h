@@ -10,11 +10,15 @@
 typedef uint32_t pmt_node;
 #define PMT_NO_NODE UINT32_MAX
 
-/* An open-addressing map (linear probing) from object address to node, in
-   raw memory: addresses and nodes in two arrays, so probing reads 8 bytes a slot. */
+/* One slot of the map: an object address (0: empty) and its node. */
+typedef struct pmt_slot {
+    uintptr_t key;
+    pmt_node node;
+} pmt_slot;
+
+/* An open-addressing map (linear probing) from object address to node, in raw memory. */
 typedef struct pmt_ptrmap {
-    uintptr_t *keys;        /* 0 marks an empty slot */
-    pmt_node *nodes;
+    pmt_slot *slots;
     size_t cap;             /* any size: slots are picked by multiply-shift */
     Py_ssize_t len;
 } pmt_ptrmap;
@@ -39,7 +43,6 @@ typedef struct pmt_refindex {
     PyObject **objs;        /* node -> object, held: by the index (3.12+) or by holder */
     PyObject *holder;       /* 3.10/3.11: the gc.get_objects() list, extras appended */
     Py_ssize_t objscap;
-    pmt_ptrmap map;         /* object address -> node */
     uint32_t *roff;         /* n + 1 offsets into rsrc */
     pmt_node *rsrc;         /* referrers of v: rsrc[roff[v] .. roff[v+1]), ascending;
                                a repeated reference repeats its referrer */
@@ -48,15 +51,13 @@ typedef struct pmt_refindex {
 } pmt_refindex;
 
 /* Builds the index over every GC-tracked object plus extra[0 .. nextra)
-   (objects the query is about: untracked ones get nodes of their own).
-   Disables the collector until pmt_refindex_free; the index holds a strong
-   reference to every node, so Python code run by a query (a predicate) can
-   free nothing the index points to. 0, or -1 with an exception; either way
-   call pmt_refindex_free. */
-int pmt_refindex_build(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra);
-
-/* The node of op, or PMT_NO_NODE. */
-pmt_node pmt_refindex_find(const pmt_refindex *ix, PyObject *op);
+   (objects the query is about: untracked ones get nodes of their own), and
+   sets extra_nodes[j] to the node of extra[j]. Disables the collector until
+   pmt_refindex_free; the index holds a strong reference to every node, so
+   Python code run by a query (a predicate) can free nothing it points to.
+   0, or -1 with an exception; either way call pmt_refindex_free. */
+int pmt_refindex_build(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra,
+                       pmt_node *extra_nodes);
 
 /* References to op not explained by edges from GC-tracked objects: its
    refcount less the index's own and its in-edges. Meaningful only before

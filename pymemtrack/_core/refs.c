@@ -24,7 +24,9 @@ typedef struct {
     uintptr_t *ignore;          /* sorted ids never entered */
     Py_ssize_t nignore;
     PyObject **nbr;             /* neighbours of the node being expanded (held) */
+    pmt_node *nbrnode;          /* backwards: their nodes */
     Py_ssize_t nnbr, nbrcap;
+    pmt_node *starts;           /* the nodes of the targets */
     int oom;
 } search;
 
@@ -62,7 +64,10 @@ grow_state(search *s, Py_ssize_t need)
     return 0;
 }
 
-/* Sets up a search that will start from targets[0 .. ntargets). */
+static pmt_node node_of(search *s, PyObject *op);
+
+/* Sets up a search that will start from targets[0 .. ntargets): their
+   nodes are s->starts[0 .. ntargets). */
 static int
 search_init(search *s, int backrefs, PyObject *const *targets, Py_ssize_t ntargets,
             PyObject *ignore_ids)
@@ -72,13 +77,27 @@ search_init(search *s, int backrefs, PyObject *const *targets, Py_ssize_t ntarge
     if (pmt_read_ids(ignore_ids, "extra_ignore", &s->ignore, &s->nignore) < 0) {
         return -1;
     }
+    s->starts = PyMem_RawMalloc((size_t)(ntargets ? ntargets : 1) * sizeof(pmt_node));
+    if (s->starts == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     if (backrefs) {
-        if (pmt_refindex_build(&s->ix, targets, ntargets) < 0) {
+        if (pmt_refindex_build(&s->ix, targets, ntargets, s->starts) < 0) {
             return -1;
         }
         return grow_state(s, s->ix.n);
     }
-    return pmt_ptrmap_init(&s->fmap, 64);
+    if (pmt_ptrmap_init(&s->fmap, 64) < 0) {
+        return -1;
+    }
+    for (Py_ssize_t j = 0; j < ntargets; j++) {
+        s->starts[j] = node_of(s, targets[j]);
+        if (s->starts[j] == PMT_NO_NODE) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void
@@ -96,6 +115,8 @@ search_free(search *s)
 {
     clear_neighbours(s);
     PyMem_RawFree(s->nbr);
+    PyMem_RawFree(s->nbrnode);
+    PyMem_RawFree(s->starts);
     PyMem_RawFree(s->parent);
     PyMem_RawFree(s->depth);
     PyMem_RawFree(s->queue);
@@ -112,17 +133,10 @@ search_free(search *s)
     pmt_refindex_free(&s->ix);
 }
 
-/* The node of op, added (forwards) when new. PMT_NO_NODE with an exception. */
+/* Forwards: the node of op, added when new. PMT_NO_NODE with an exception. */
 static pmt_node
 node_of(search *s, PyObject *op)
 {
-    if (s->backrefs) {
-        pmt_node v = pmt_refindex_find(&s->ix, op);
-        if (v == PMT_NO_NODE) {
-            PyErr_SetString(PyExc_SystemError, "object missing from the reference index");
-        }
-        return v;
-    }
     pmt_node v = pmt_ptrmap_get(&s->fmap, op);
     if (v != PMT_NO_NODE) {
         return v;
@@ -169,26 +183,39 @@ push(search *s, pmt_node v, uint32_t depth, pmt_node parent)
 }
 
 static int
-hold_neighbour(search *s, PyObject *op)
+hold_neighbour(search *s, PyObject *op, pmt_node v)
 {
     if (s->nnbr == s->nbrcap) {
         Py_ssize_t cap = s->nbrcap ? s->nbrcap * 2 : 64;
         PyObject **nbr = PyMem_RawRealloc(s->nbr, (size_t)cap * sizeof(PyObject *));
-        if (nbr == NULL) {
+        if (nbr != NULL) {
+            s->nbr = nbr;
+        }
+        pmt_node *nodes = nbr == NULL ? NULL
+                          : PyMem_RawRealloc(s->nbrnode, (size_t)cap * sizeof(pmt_node));
+        if (nodes == NULL) {
             s->oom = 1;
             return -1;
         }
-        s->nbr = nbr;
+        s->nbrnode = nodes;
         s->nbrcap = cap;
     }
+    s->nbrnode[s->nnbr] = v;
     s->nbr[s->nnbr++] = Py_NewRef(op);
     return 0;
+}
+
+/* The node of neighbour i: known backwards, looked up (or added) forwards. */
+static pmt_node
+neighbour_node(search *s, Py_ssize_t i)
+{
+    return s->backrefs ? s->nbrnode[i] : node_of(s, s->nbr[i]);
 }
 
 static int
 referent_visit(PyObject *op, void *arg)
 {
-    return hold_neighbour((search *)arg, op);
+    return hold_neighbour((search *)arg, op, PMT_NO_NODE);
 }
 
 /* Fills s->nbr as objgraph's edge function would: gc.get_referrers (each
@@ -205,7 +232,7 @@ neighbours(search *s, pmt_node u)
             if (k > ix->roff[u] && ix->rsrc[k] == ix->rsrc[k - 1]) {
                 continue;
             }
-            if (hold_neighbour(s, ix->objs[ix->rsrc[k]]) < 0) {
+            if (hold_neighbour(s, ix->objs[ix->rsrc[k]], ix->rsrc[k]) < 0) {
                 break;
             }
         }
@@ -336,8 +363,7 @@ pmt_find_chain(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t na
     if (search_init(&s, backrefs, &obj, 1, argv[3]) < 0) {
         goto done;
     }
-    pmt_node t = node_of(&s, obj);
-    if (t == PMT_NO_NODE || push(&s, t, 0, PMT_NO_NODE) < 0) {
+    if (push(&s, s.starts[0], 0, PMT_NO_NODE) < 0) {
         goto done;
     }
     while (s.qhead < s.qtail) {
@@ -360,7 +386,7 @@ pmt_find_chain(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t na
             if (ignored(&s, s.nbr[i])) {
                 continue;
             }
-            pmt_node v = node_of(&s, s.nbr[i]);
+            pmt_node v = neighbour_node(&s, i);
             if (v == PMT_NO_NODE) {
                 goto done;
             }
@@ -423,7 +449,7 @@ expand(search *s, pmt_node u, PyObject *filter, Py_ssize_t too_many, Py_ssize_t 
             (*skipped)++;
             continue;
         }
-        pmt_node v = node_of(s, op);
+        pmt_node v = neighbour_node(s, i);
         if (v == PMT_NO_NODE || PyList_Append(list, op) < 0) {
             goto error;
         }
@@ -481,8 +507,7 @@ pmt_ref_graph(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
         goto done;
     }
     for (Py_ssize_t i = 0; i < nobjs; i++) {
-        pmt_node v = node_of(&s, starts[i]);
-        if (v == PMT_NO_NODE || push(&s, v, 0, PMT_NO_NODE) < 0) {
+        if (push(&s, s.starts[i], 0, PMT_NO_NODE) < 0) {
             goto done;
         }
     }
@@ -571,8 +596,8 @@ pmt_retention_paths(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
         || search_init(&s, 1, &obj, 1, argv[2]) < 0) {
         goto done;
     }
-    pmt_node t = node_of(&s, obj);
-    if (t == PMT_NO_NODE || push(&s, t, 0, PMT_NO_NODE) < 0) {
+    pmt_node t = s.starts[0];
+    if (push(&s, t, 0, PMT_NO_NODE) < 0) {
         goto done;
     }
     Py_ssize_t unexplained = pmt_refindex_unexplained(&s.ix, t);
@@ -654,32 +679,45 @@ pmt_leaking_objects(PyObject *Py_UNUSED(module), PyObject *objects)
             return NULL;
         }
     }
+    /* The extras: the objects, then the container passed in and its copy,
+       which objgraph does not count as referrers. */
     Py_ssize_t nitems = items ? PySequence_Fast_GET_SIZE(items) : 0;
-    PyObject **extra = items ? PySequence_Fast_ITEMS(items) : NULL;
+    PyObject **extra = PyMem_RawMalloc((size_t)(nitems + 2) * sizeof(PyObject *));
+    pmt_node *nodes = PyMem_RawMalloc((size_t)(nitems + 2) * sizeof(pmt_node));
     pmt_refindex ix;
+    memset(&ix, 0, sizeof(ix));
     PyObject *res = NULL;
-    if (pmt_refindex_build(&ix, extra, nitems) < 0) {
+    if (extra == NULL || nodes == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
-    /* objgraph skips the container passed in as a referrer (and so do we
-       its copy, when PySequence_Fast had to make one). */
-    pmt_node container = objects == Py_None ? PMT_NO_NODE : pmt_refindex_find(&ix, objects);
-    pmt_node copy = items == NULL ? PMT_NO_NODE : pmt_refindex_find(&ix, items);
+    Py_ssize_t nextra = nitems;
+    if (items != NULL) {
+        memcpy(extra, PySequence_Fast_ITEMS(items), (size_t)nitems * sizeof(PyObject *));
+        extra[nextra++] = objects;
+        extra[nextra++] = items;
+    }
+    if (pmt_refindex_build(&ix, extra, nextra, nodes) < 0) {
+        goto done;
+    }
+    pmt_node container = items ? nodes[nitems] : PMT_NO_NODE;
+    pmt_node copy = items ? nodes[nitems + 1] : PMT_NO_NODE;
     res = PyList_New(0);
     Py_ssize_t n = items ? nitems : ix.ntracked;
     for (Py_ssize_t i = 0; res != NULL && i < n; i++) {
-        PyObject *op = items ? extra[i] : ix.objs[i];
-        pmt_node v = items ? pmt_refindex_find(&ix, op) : (pmt_node)i;
+        pmt_node v = items ? nodes[i] : (pmt_node)i;
         int referred = 0;
-        for (Py_ssize_t k = ix.roff[v]; k < ix.roff[v + 1] && !referred; k++) {
+        for (uint32_t k = ix.roff[v]; k < ix.roff[v + 1] && !referred; k++) {
             referred = ix.rsrc[k] != container && ix.rsrc[k] != copy;
         }
-        if (!referred && PyList_Append(res, op) < 0) {
+        if (!referred && PyList_Append(res, ix.objs[v]) < 0) {
             Py_CLEAR(res);
         }
     }
 done:
     pmt_refindex_free(&ix);
+    PyMem_RawFree(extra);
+    PyMem_RawFree(nodes);
     Py_XDECREF(items);
     return res;
 }
@@ -689,7 +727,7 @@ pmt_refindex_info(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     pmt_refindex ix;
     PyObject *res = NULL;
-    if (pmt_refindex_build(&ix, NULL, 0) == 0) {
+    if (pmt_refindex_build(&ix, NULL, 0, NULL) == 0) {
         res = Py_BuildValue("{s:n,s:n}", "objects", ix.n, "edges", ix.nedges);
     }
     pmt_refindex_free(&ix);

@@ -493,17 +493,17 @@ pmt_ref_graph(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     }
     /* Hold the start objects: the caller's list may change under a filter. */
     Py_ssize_t nobjs = PyList_GET_SIZE(objs);
-    PyObject **starts = PyMem_RawMalloc((size_t)(nobjs ? nobjs : 1) * sizeof(PyObject *));
-    if (starts == NULL) {
+    PyObject **held = PyMem_RawMalloc((size_t)(nobjs ? nobjs : 1) * sizeof(PyObject *));
+    if (held == NULL) {
         PyMem_RawFree(cull);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < nobjs; i++) {
-        starts[i] = Py_NewRef(PyList_GET_ITEM(objs, i));
+        held[i] = Py_NewRef(PyList_GET_ITEM(objs, i));
     }
     search s;
     PyObject *entries = NULL;
-    if (search_init(&s, backrefs, starts, nobjs, argv[3]) < 0) {
+    if (search_init(&s, backrefs, held, nobjs, argv[3]) < 0) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < nobjs; i++) {
@@ -537,9 +537,9 @@ pmt_ref_graph(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
 done:
     search_free(&s);
     for (Py_ssize_t i = 0; i < nobjs; i++) {
-        Py_DECREF(starts[i]);
+        Py_DECREF(held[i]);
     }
-    PyMem_RawFree(starts);
+    PyMem_RawFree(held);
     PyMem_RawFree(cull);
     return entries;
 }

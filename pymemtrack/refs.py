@@ -10,8 +10,19 @@ pymemtrack builds a reverse-reference index in C with one ``tp_traverse``
 pass over the heap and searches that, so a chain thousands of links deep
 costs about one scan: pass a large ``max_depth`` without fear (the default
 stays objgraph's 20). Like objgraph, the chain and graph functions run
-``gc.collect()`` first, and see only references from objects the garbage
-collector tracks.
+``gc.collect()`` first.
+
+What the index holds: every object the garbage collector tracks, plus the
+objects a query is about (so the referrers of an int or a str are found, as
+``gc.get_referrers`` finds them). References to untracked objects are not
+recorded: those cannot hold tracked objects (CPython untracks a dict or
+tuple only while it holds none), so no path between tracked objects passes
+through them. Backwards, referrers are therefore tracked objects, as with
+``gc.get_referrers``; forwards, referents come from ``tp_traverse`` as with
+``gc.get_referents``, untracked ones included. The index is built, searched
+and freed inside one C call with collection disabled (its previous state
+restored, errors included); it holds each object only until the call
+returns, and the caller's own frames and the lists passed in are left out.
 
 Example:
 

@@ -38,12 +38,39 @@ from .counting import (
 from .partition import Partition, PartitionRow, clear_reference, heap, set_reference
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 from .summary import SummaryTracker, summarize
+from .refs import find_backref_chain, find_ref_chain, get_leaking_objects, is_proper_module
+from .graphs import show_backrefs, show_chain, show_refs
+from .why import (
+    Culprit,
+    Link,
+    RetentionPath,
+    WhyAlive,
+    growth_culprits,
+    mark_objects,
+    show_growth_culprits,
+    why_alive,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Partition",
     "PartitionRow",
+    "Culprit",
+    "Link",
+    "RetentionPath",
+    "WhyAlive",
+    "find_backref_chain",
+    "find_ref_chain",
+    "get_leaking_objects",
+    "growth_culprits",
+    "is_proper_module",
+    "mark_objects",
+    "show_backrefs",
+    "show_chain",
+    "show_growth_culprits",
+    "show_refs",
+    "why_alive",
     "Snapshot",
     "SnapshotDiff",
     "SummaryTracker",

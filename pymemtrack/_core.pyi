@@ -1,5 +1,6 @@
 """Type stubs for pymemtrack._core, the C core."""
 
+from types import FrameType
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 def typestats(
@@ -11,6 +12,35 @@ def count(typename: str, objects: Optional[Iterable[Any]] = None) -> int: ...
 def by_type(typename: str, objects: Optional[Iterable[Any]] = None) -> List[Any]: ...
 def at(addr: int) -> Any: ...
 def at_addrs(address_set: Iterable[int]) -> List[Any]: ...
+def find_chain(
+    obj: Any,
+    predicate: Optional[Callable[[Any], object]],
+    max_depth: int,
+    extra_ignore: Optional[Iterable[int]] = None,
+    backrefs: object = True,
+    stop_ids: Optional[Iterable[int]] = None,
+) -> List[Any]: ...
+def ref_graph(
+    objs: List[Any],
+    backrefs: object,
+    max_depth: int,
+    extra_ignore: Optional[Iterable[int]] = None,
+    filter: Optional[Callable[[Any], object]] = None,
+    too_many: int = 10,
+    cull_ids: Optional[Iterable[int]] = None,
+) -> List[Tuple[Any, int, Optional[List[Any]], int]]: ...
+def retention_paths(
+    obj: Any,
+    root_ids: Optional[Iterable[int]] = None,
+    extra_ignore: Optional[Iterable[int]] = None,
+    skip_direct_ids: Optional[Iterable[int]] = None,
+    limit: int = 1,
+) -> Tuple[int, int, List[Tuple[str, List[Any]]]]: ...
+def leaking_objects(objects: Optional[Iterable[Any]]) -> List[Any]: ...
+def refindex_info() -> Dict[str, int]: ...
+def object_traceback(obj: Any) -> Optional[Tuple[Tuple[str, int], ...]]: ...
+def frame_locals(frame: FrameType) -> Dict[str, Any]: ...
+def frame_snapshot(frame: FrameType) -> Optional[Dict[str, Any]]: ...
 
 class Snapshot:
     total_count: int

@@ -10,13 +10,17 @@ import pytest
 
 import pymemtrack
 import pymemtrack.edges  # noqa: F401 - for its doctests
+import pymemtrack.graphs  # noqa: F401
+import pymemtrack.refs  # noqa: F401
+import pymemtrack.why  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
                                   "pymemtrack.edges", "pymemtrack.summary",
-                                  "pymemtrack.partition"])
+                                  "pymemtrack.partition", "pymemtrack.refs",
+                                  "pymemtrack.graphs", "pymemtrack.why"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -35,11 +35,27 @@ from .counting import (
     show_most_common_types,
     typestats,
 )
+from .cycles import (
+    Cycle,
+    CycleReport,
+    Finalizer,
+    collected_cycles,
+    explain_garbage,
+    garbage_cycles,
+    show_cycle,
+)
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cycle",
+    "CycleReport",
+    "Finalizer",
+    "collected_cycles",
+    "explain_garbage",
+    "garbage_cycles",
+    "show_cycle",
     "Snapshot",
     "SnapshotDiff",
     "TypeDiff",

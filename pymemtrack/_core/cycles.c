@@ -52,6 +52,13 @@ typedef struct {
     Py_ssize_t refs;                  /* see the phases above */
 } cyc_slot;
 
+/* A referent outside the table (not a GC object, or untracked) of garbage. */
+typedef struct {
+    PyObject *op;                     /* NULL marks an empty slot */
+    Py_ssize_t visits;                /* references from garbage objects */
+    Py_ssize_t group;                 /* the group they come from; -1: several */
+} cyc_owned;
+
 typedef struct {
     /* side memory accounting, and the fault-injection countdown */
     size_t bytes, peak;
@@ -90,10 +97,19 @@ typedef struct {
     Py_ssize_t *comp;                 /* component of each node */
     Py_ssize_t ncomp;
     Py_ssize_t *out;                  /* nodes in group order */
+    Py_ssize_t *owner;                /* group of each node */
     Py_ssize_t *gstart, *gmembers;    /* per group: first index in out, loop size */
     char *gcycle;                     /* per group: a real loop (else a lone head) */
     Py_ssize_t ngroups;
     unsigned char *flags;             /* per node */
+
+    /* what only one group refers to, among referents outside the table */
+    cyc_owned *owned;
+    size_t owned_cap, owned_used;
+    Py_ssize_t cur_group;
+    PyObject **owned_list;            /* group after group */
+    Py_ssize_t nowned;
+    Py_ssize_t *owned_start;          /* ngroups + 1 offsets into owned_list */
 } cyc_ctx;
 
 /* ---- side memory --------------------------------------------------------- */
@@ -173,6 +189,10 @@ ctx_free(cyc_ctx *c)
     cyc_free(c, c->edges, (size_t)c->ecap * sizeof(Py_ssize_t));
     cyc_free(c, c->comp, G * sizeof(Py_ssize_t));
     cyc_free(c, c->out, G * sizeof(Py_ssize_t));
+    cyc_free(c, c->owner, G * sizeof(Py_ssize_t));
+    cyc_free(c, c->owned, c->owned_cap * sizeof(cyc_owned));
+    cyc_free(c, c->owned_list, (size_t)c->nowned * sizeof(PyObject *));
+    cyc_free(c, c->owned_start, ((size_t)c->ngroups + 1) * sizeof(Py_ssize_t));
     cyc_free(c, c->gstart, G * sizeof(Py_ssize_t));
     cyc_free(c, c->gmembers, G * sizeof(Py_ssize_t));
     cyc_free(c, c->gcycle, G);
@@ -556,7 +576,7 @@ make_groups(cyc_ctx *c)
     int ret = -1;
     Py_ssize_t *cstart = cyc_calloc(c, (size_t)nc + 1, sizeof(Py_ssize_t));
     Py_ssize_t *cmem = cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
-    Py_ssize_t *owner = cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
+    Py_ssize_t *owner = c->owner = cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
     char *cloop = cyc_calloc(c, (size_t)nc, 1);
     c->out = cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
     c->gstart = cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
@@ -617,7 +637,6 @@ make_groups(cyc_ctx *c)
 done:
     cyc_free(c, cstart, ((size_t)nc + 1) * sizeof(Py_ssize_t));
     cyc_free(c, cmem, (size_t)G * sizeof(Py_ssize_t));
-    cyc_free(c, owner, (size_t)G * sizeof(Py_ssize_t));
     cyc_free(c, cloop, (size_t)nc);
     return ret;
 }
@@ -672,12 +691,133 @@ make_flags(cyc_ctx *c)
     return 0;
 }
 
+/* ---- what else only a group keeps alive ------------------------------------ */
+
+/* Objects outside the table (strs, bytes, ints, untracked tuples...) that the
+   garbage refers to as many times as their refcount, all from one group, die
+   with that group: they count in its size. One level deep. */
+
+static inline size_t
+owned_index(PyObject *op, size_t cap)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)op >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+static int
+owned_grow(cyc_ctx *c)
+{
+    size_t cap = c->owned_cap ? c->owned_cap * 2 : 256;
+    cyc_owned *fresh = cyc_calloc(c, cap, sizeof(cyc_owned));
+    if (fresh == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < c->owned_cap; i++) {
+        cyc_owned *e = &c->owned[i];
+        if (e->op != NULL) {
+            size_t j = owned_index(e->op, cap);
+            while (fresh[j].op != NULL) {
+                j = (j + 1) & (cap - 1);
+            }
+            fresh[j] = *e;
+        }
+    }
+    cyc_free(c, c->owned, c->owned_cap * sizeof(cyc_owned));
+    c->owned = fresh;
+    c->owned_cap = cap;
+    return 0;
+}
+
+static int
+visit_owned(PyObject *ref, void *arg)
+{
+    cyc_ctx *c = (cyc_ctx *)arg;
+    if (table_find(c, ref) != NULL || PMT_IS_IMMORTAL(ref)) {
+        return 0;                     /* a GC object (counted), or never freed */
+    }
+    if (2 * (c->owned_used + 1) > c->owned_cap && owned_grow(c) < 0) {
+        c->oom = 1;
+        return 1;
+    }
+    size_t j = owned_index(ref, c->owned_cap);
+    while (c->owned[j].op != NULL && c->owned[j].op != ref) {
+        j = (j + 1) & (c->owned_cap - 1);
+    }
+    cyc_owned *e = &c->owned[j];
+    if (e->op == NULL) {
+        e->op = ref;
+        e->group = c->cur_group;
+        c->owned_used++;
+    }
+    else if (e->group != c->cur_group) {
+        e->group = -1;
+    }
+    e->visits++;
+    return 0;
+}
+
+static int
+find_owned(cyc_ctx *c)
+{
+    c->owned_start = cyc_calloc(c, (size_t)c->ngroups + 1, sizeof(Py_ssize_t));
+    if (c->owned_start == NULL) {
+        goto nomem;
+    }
+    for (Py_ssize_t v = 0; v < c->G; v++) {
+        traverseproc traverse = Py_TYPE(c->gop[v])->tp_traverse;
+        if (traverse == NULL) {
+            continue;
+        }
+        c->cur_group = c->owner[v];
+        (void)traverse(c->gop[v], visit_owned, c);
+        if (c->oom) {
+            goto nomem;
+        }
+    }
+    /* a counting sort of the owned objects by group */
+    for (size_t i = 0; i < c->owned_cap; i++) {
+        cyc_owned *e = &c->owned[i];
+        if (e->op != NULL && e->group >= 0 && e->visits == Py_REFCNT(e->op)) {
+            c->owned_start[e->group + 1]++;
+            c->nowned++;
+        }
+        else if (e->op != NULL) {
+            e->group = -1;
+        }
+    }
+    if (c->nowned == 0) {
+        return 0;
+    }
+    for (Py_ssize_t g = 0; g < c->ngroups; g++) {
+        c->owned_start[g + 1] += c->owned_start[g];
+    }
+    c->owned_list = cyc_calloc(c, (size_t)c->nowned, sizeof(PyObject *));
+    if (c->owned_list == NULL) {
+        c->nowned = 0;
+        goto nomem;
+    }
+    for (size_t i = 0; i < c->owned_cap; i++) {
+        cyc_owned *e = &c->owned[i];
+        if (e->op != NULL && e->group >= 0) {
+            c->owned_list[c->owned_start[e->group]++] = e->op;
+        }
+    }
+    for (Py_ssize_t g = c->ngroups; g > 0; g--) {
+        c->owned_start[g] = c->owned_start[g - 1];
+    }
+    c->owned_start[0] = 0;
+    return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
+}
+
 /* ---- step 6: the result ---------------------------------------------------- */
 
 static PyObject *
 materialize(cyc_ctx *c)
 {
-    PyObject *objects = NULL, *groups = NULL, *flags = NULL, *anomalies = NULL;
+    PyObject *objects = NULL, *groups = NULL, *flags = NULL, *anomalies = NULL, *owned = NULL;
     PyObject *stats = NULL, *res = NULL;
     Py_ssize_t G = c->G;
 
@@ -685,8 +825,13 @@ materialize(cyc_ctx *c)
     groups = PyList_New(c->ngroups);
     flags = PyBytes_FromStringAndSize(NULL, G);
     anomalies = PyList_New(c->nbad);
-    if (objects == NULL || groups == NULL || flags == NULL || anomalies == NULL) {
+    owned = PyList_New(c->nowned);
+    if (objects == NULL || groups == NULL || flags == NULL || anomalies == NULL
+        || owned == NULL) {
         goto done;
+    }
+    for (Py_ssize_t k = 0; k < c->nowned; k++) {
+        PyList_SET_ITEM(owned, k, Py_NewRef(c->owned_list[k]));
     }
     char *fb = PyBytes_AS_STRING(flags);
     for (Py_ssize_t k = 0; k < G; k++) {
@@ -696,8 +841,9 @@ materialize(cyc_ctx *c)
     }
     for (Py_ssize_t g = 0; g < c->ngroups; g++) {
         Py_ssize_t end = g + 1 < c->ngroups ? c->gstart[g + 1] : G;
-        PyObject *t = Py_BuildValue("(nnO)", c->gmembers[g], end - c->gstart[g],
-                                    c->gcycle[g] ? Py_True : Py_False);
+        Py_ssize_t nowned = c->nowned ? c->owned_start[g + 1] - c->owned_start[g] : 0;
+        PyObject *t = Py_BuildValue("(nnOn)", c->gmembers[g], end - c->gstart[g],
+                                    c->gcycle[g] ? Py_True : Py_False, nowned);
         if (t == NULL) {
             goto done;
         }
@@ -714,8 +860,9 @@ materialize(cyc_ctx *c)
     if (stats == NULL) {
         goto done;
     }
-    res = PyTuple_Pack(5, objects, groups, flags, anomalies, stats);
+    res = PyTuple_Pack(6, objects, groups, flags, owned, anomalies, stats);
 done:
+    Py_XDECREF(owned);
     Py_XDECREF(objects);
     Py_XDECREF(groups);
     Py_XDECREF(flags);
@@ -745,7 +892,8 @@ run_analysis(PyObject *holder)
     if (build_subgraph(&c) < 0) {
         goto done;
     }
-    if (c.G > 0 && (tarjan(&c) < 0 || make_groups(&c) < 0 || make_flags(&c) < 0)) {
+    if (c.G > 0 && (tarjan(&c) < 0 || make_groups(&c) < 0 || make_flags(&c) < 0
+                    || find_owned(&c) < 0)) {
         goto done;
     }
     /* The table and the order array are no longer needed: free them before
@@ -795,11 +943,12 @@ pmt_cycles_fail_after(PyObject *Py_UNUSED(module), PyObject *arg)
 PyMethodDef pmt_cycles_methods[] = {
     {"garbage_cycles", (PyCFunction)(void (*)(void))pmt_garbage_cycles,
      METH_FASTCALL | METH_KEYWORDS,
-     "garbage_cycles(holder=None) -> (objects, groups, flags, anomalies, stats).\n\n"
+     "garbage_cycles(holder=None) -> (objects, groups, flags, owned, anomalies, stats).\n\n"
      "The GC objects that are cyclic garbage now, without collecting them. With\n"
      "holder, the references holder holds do not keep anything alive (used for\n"
      "gc.garbage). objects: new references, group after group; groups: one\n"
-     "(loop_size, object_count, is_loop) per group; flags: one byte per object;\n"
+     "(loop_size, object_count, is_loop, owned_count) per group; flags: one byte\n"
+     "per object; owned: the non-GC objects only a group refers to, group after group;\n"
      "anomalies: (traverser type, victim type) for negative counts; stats:\n"
      "(gc_objects, side_bytes_peak, negative_counts)."},
     {"_cycles_fail_after", pmt_cycles_fail_after, METH_O,

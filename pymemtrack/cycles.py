@@ -525,7 +525,7 @@ def _describe(cycles: List[Cycle], index: int) -> List[str]:
 
 def _type_counts(objs: List[Any]) -> str:
     counts = collections.Counter(type(o).__name__ for o in objs)
-    return ", ".join(f"{k:,} {t}" for t, k in counts.most_common())
+    return ", ".join(f"{k:,} {t}" for t, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _find_loop(members: List[Any]) -> List[Any]:

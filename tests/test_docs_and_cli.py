@@ -9,13 +9,14 @@ import sys
 import pytest
 
 import pymemtrack
+import pymemtrack.cycles  # noqa: F401 - for its doctests
 import pymemtrack.edges  # noqa: F401 - for its doctests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
-                                  "pymemtrack.edges"])
+                                  "pymemtrack.edges", "pymemtrack.cycles"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
@@ -54,7 +55,9 @@ def test_import_without_the_c_core_says_why(tmp_path):
     for name in os.listdir(os.path.join(ROOT, "pymemtrack")):
         if name.endswith(".py"):
             shutil.copy(os.path.join(os.path.dirname(pymemtrack.__file__), name), pkg / name)
-    proc = subprocess.run([sys.executable, "-c", "import pymemtrack"], cwd=tmp_path,
+    # -S: no site, so an editable install's import hook cannot map
+    # pymemtrack._core back to the source tree's built extension.
+    proc = subprocess.run([sys.executable, "-S", "-c", "import pymemtrack"], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr and "C core" in proc.stderr

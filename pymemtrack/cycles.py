@@ -187,11 +187,31 @@ class Cycle:
         """
         return _loop_text(self.loop(), max_steps)
 
+    def other_loops(self, limit: int = 2) -> List[List[Any]]:
+        """Up to ``limit`` more loops, through members the first loop misses.
+
+        Only members that are not plain containers are looked for, so each
+        extra loop brings in another object of interest (say, a bound
+        method's ``__self__`` loop beside an attribute loop).
+        """
+        covered = {id(o) for o in self.loop()}
+        loops: List[List[Any]] = []
+        for m in self.members:
+            if len(loops) >= limit:
+                break
+            if id(m) in covered or isinstance(m, _FOLDED):
+                continue
+            path = _shortest_loop(m, self.members)
+            if len(path) > 1:
+                loops.append(path)
+                covered.update(id(o) for o in path)
+        return loops
+
     def signature(self) -> Tuple[Any, ...]:
         """What makes two cycles "the same" in a report: types and finalizers."""
         return (self.is_loop, tuple(self.types.items()),
                 tuple(sorted({(f.type_name, f.kind, f.finalized) for f in self.finalizers})),
-                self.uncollectable, len(self.owned))
+                self.uncollectable)
 
     def show(self, filename: Optional[str] = None, max_nodes: int = 50,
              file: Optional[TextIO] = None) -> str:
@@ -509,10 +529,13 @@ def _describe(cycles: List[Cycle], index: int) -> List[str]:
     else:
         head = (f"[{index}] {n:,} {what}s like this: {_plural(len(first), 'object')}, "
                 f"~{total // n:,} bytes each ({total:,} bytes in all)")
-    lines = [head, f"    loop:    {first.loop_text()}",
-             "    objects: " + ", ".join(f"{k:,} {t}" for t, k in first.types.items())]
-    if first.owned:
-        lines.append("    owns:    " + _type_counts(first.owned) + " (non-GC, freed with it)")
+    lines = [head, f"    loop:    {first.loop_text()}"]
+    lines += [f"    also:    {_loop_text(path, 8)}" for path in first.other_loops()]
+    lines.append("    objects: " + ", ".join(f"{k:,} {t}" for t, k in first.types.items()))
+    owned = [o for c in cycles for o in c.owned]
+    if owned:
+        lines.append("    owns:    " + _type_counts(owned) +
+                     (" (non-GC, freed with it)" if n == 1 else " in all (non-GC, freed with them)"))
     if first.finalizers:
         fin = collections.Counter(f.describe() for f in first.finalizers)
         lines.append("    finalizers: " + ", ".join(

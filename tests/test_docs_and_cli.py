@@ -38,11 +38,24 @@ def test_demo_catches_the_leak():
     assert "pymemtrack.demo.Session" in proc.stdout
 
 
+def test_demo_cycles_names_the_cycle_and_its_finalizer():
+    proc = _run("demo", "--cycles", "--batches", "2", "--per-batch", "50")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Garbage cycles: 100 cycles" in out
+    assert "[1] 100 cycles like this" in out
+    assert "loop:    Connection.request -> Request.conn -> Connection" in out
+    assert "also:    method.__self__ -> Request.on_done -> method" in out
+    assert "finalizers: Connection.__del__ (Python __del__)" in out
+    assert "owns:    100 bytearray in all" in out
+    assert ">>> gc.collect(); Connection.returned\n100" in out
+
+
 def test_cli_help_and_errors():
     proc = _run("--help")
     assert proc.returncode == 0 and "demo" in proc.stdout
     proc = _run("demo", "--help")
-    assert proc.returncode == 0 and "--per-batch" in proc.stdout
+    assert proc.returncode == 0 and "--per-batch" in proc.stdout and "--cycles" in proc.stdout
     proc = _run("demo", "--batches", "0")
     assert proc.returncode == 2 and "at least 1" in proc.stderr
     proc = _run()

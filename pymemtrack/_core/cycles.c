@@ -4,25 +4,29 @@
    The collector's own reasoning (Python/gc.c: update_refs, subtract_refs,
    move_unreachable) replayed on a side table keyed by object pointer:
 
-   1. walk:      note every GC-tracked object (pmt_walk_heap).
-   2. table:     open addressing, linear probing, one slot {op, refs} per
-                 object at load <= 0.5; refs = a copy of the refcount, read
-                 after the walk so neither the 3.12+ visitor's +1 nor the
-                 3.10/3.11 gc.get_objects() list's +1 is in it. Immortal
-                 objects (3.12+) get a huge count: they are roots.
-   3. subtract:  tp_traverse of every object, decrementing the copy of each
-                 referent found in the table. What is left is the number of
-                 references from outside the GC objects: > 0 means a root.
-                 A negative count means some tp_traverse visits a reference
-                 it does not own: noted (once per type) and treated as a root.
-   4. reach:     everything reachable from a root through tp_traverse is
-                 alive (explicit stack, no recursion); the rest is garbage.
-   5. group:     the garbage subgraph is copied (edges as indexes), split
-                 into strongly connected components (iterative Tarjan), and
-                 each garbage object outside a loop is given to exactly one
-                 loop: the first, in topological order of the loops (a loop
-                 before the loops it reaches), that reaches it without
-                 passing through another loop.
+   1. walk:      note every GC-tracked object, in walk order k = 0..n-1.
+   2. table:     open addressing, linear probing, one 16-byte slot
+                 {op, refs, k} per object at load <= 0.5. refs is a copy of
+                 the refcount, read after the walk so neither the 3.12+
+                 visitor's +1 nor the 3.10/3.11 gc.get_objects() list's +1
+                 is in it. Immortal objects (3.12+) and counts of 2**30 or
+                 more get a fixed large count: they are roots.
+   3. subtract:  tp_traverse of every object; each referent found in the
+                 table has its copy decremented and the edge is recorded
+                 (source k -> target k, compressed sparse rows). What is left
+                 is the number of references from outside the GC objects:
+                 > 0 means a root. A negative count means some tp_traverse
+                 visits a reference it does not own: noted (once per type)
+                 and treated as a root.
+   4. reach:     everything reachable from a root along the recorded edges is
+                 alive (explicit stack, no recursion, no second traverse);
+                 the rest is garbage.
+   5. group:     the garbage subgraph (nodes in walk order) is split into
+                 strongly connected components (iterative Tarjan), and each
+                 garbage object outside a loop is given to exactly one loop:
+                 the first, in topological order of the loops (a loop before
+                 the loops it reaches), that reaches it without passing
+                 through another loop.
    6. only then, still with the collector disabled, the garbage objects are
       put into a new list (new references) and the call returns.
 
@@ -30,13 +34,15 @@
    its audit event first, before the list it returns is built). The
    collector is disabled for the whole call and its state restored on every
    exit. All side memory is PyMem_Raw*, accounted so the call can say how
-   many bytes per GC object it needed. */
+   many bytes per GC object it needed: 16 per table slot (two slots per
+   object), 8 for the walk order, 8 for the edge offsets, 1 for the state,
+   up to 4 for the reachability stack, and 4 per reference between GC
+   objects. */
 #include "cycles.h"
 #include "args.h"
 #include "walk.h"
 
-#define REACHED PY_SSIZE_T_MIN        /* slot.refs of an object known alive */
-#define IMMORTAL_REFS (PY_SSIZE_T_MAX / 2)
+#define REFS_CAP (1 << 30)            /* counts at or above it: a root */
 #define MAX_ANOMALIES 16              /* distinct (traverser type) reported */
 #define REFBATCH 256                  /* referents looked up together */
 #define AHEAD 8                       /* objects prefetched ahead of a traverse */
@@ -49,7 +55,8 @@
 
 typedef struct {
     PyObject *op;                     /* key; NULL marks an empty slot */
-    Py_ssize_t refs;                  /* see the phases above */
+    int32_t refs;                     /* the refcount copy, see above */
+    uint32_t k;                       /* walk order index */
 } cyc_slot;
 
 /* A referent outside the table (not a GC object, or untracked) of garbage. */
@@ -60,37 +67,40 @@ typedef struct {
 } cyc_owned;
 
 typedef struct {
-    /* side memory accounting, and the fault-injection countdown */
+    /* side memory accounting */
     size_t bytes, peak;
     int oom;                          /* a visitor could not allocate */
 
-    /* 1-2: objects in walk order (later the reachability stack), the table */
+    /* 1-2: objects in walk order, the table */
     PyObject **order;
     Py_ssize_t n, order_cap;
     cyc_slot *slots;
     size_t cap;
 
-    /* 3-4: referents collected by tp_traverse, looked up in batches so the
+    /* 3: referents collected by tp_traverse, looked up in batches so the
        cache misses on the table overlap (prefetched) instead of queueing */
     PyObject *refs[REFBATCH];
-    PyObject *srcs[REFBATCH];         /* the object whose tp_traverse gave it */
+    uint32_t srck[REFBATCH];          /* the object whose tp_traverse gave it */
     size_t idx[REFBATCH];
     int nrefs;
-    Py_ssize_t sp;                    /* reachability stack depth (in order[]) */
-    Py_ssize_t nreached;              /* objects known alive */
-
-    /* 3: misbehaving tp_traverse */
-    PyObject *current;                /* the object whose tp_traverse runs */
+    uint32_t curk;                    /* the object whose tp_traverse runs */
+    Py_ssize_t nextk;                 /* first object whose offset is unset */
+    size_t *hoff;                     /* n + 1 offsets into hedges, by k */
+    uint32_t *hedges;                 /* target k of each reference */
+    Py_ssize_t hne, hecap;
     PyTypeObject *bad_src[MAX_ANOMALIES], *bad_dst[MAX_ANOMALIES];
     int nbad;
     Py_ssize_t nnegative;
 
     /* 4 */
+    unsigned char *alive;             /* by k */
+    Py_ssize_t nreached;
     PyObject *holder;                 /* its references do not keep alive */
 
-    /* 5: the garbage subgraph, indexes 0..G-1 */
+    /* 5: the garbage subgraph, nodes 0..G-1 in walk order */
     Py_ssize_t G;
     PyObject **gop;
+    uint32_t *gk;                     /* walk index of each node, ascending */
     Py_ssize_t *eoff;                 /* G + 1 offsets into edges */
     Py_ssize_t *edges;
     Py_ssize_t ne, ecap;
@@ -179,12 +189,30 @@ cyc_grow(cyc_ctx *c, void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t elem)
 }
 
 static void
+free_heap_arrays(cyc_ctx *c)
+{
+    cyc_free(c, c->order, (size_t)c->order_cap * sizeof(PyObject *));
+    c->order = NULL;
+    c->order_cap = 0;
+    cyc_free(c, c->slots, c->cap * sizeof(cyc_slot));
+    c->slots = NULL;
+    c->cap = 0;
+    cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(size_t));
+    c->hoff = NULL;
+    cyc_free(c, c->hedges, (size_t)c->hecap * sizeof(uint32_t));
+    c->hedges = NULL;
+    c->hecap = 0;
+    cyc_free(c, c->alive, (size_t)c->n);
+    c->alive = NULL;
+}
+
+static void
 ctx_free(cyc_ctx *c)
 {
     size_t G = (size_t)c->G;
-    cyc_free(c, c->order, (size_t)c->order_cap * sizeof(PyObject *));
-    cyc_free(c, c->slots, c->cap * sizeof(cyc_slot));
+    free_heap_arrays(c);
     cyc_free(c, c->gop, G * sizeof(PyObject *));
+    cyc_free(c, c->gk, G * sizeof(uint32_t));
     cyc_free(c, c->eoff, (G + 1) * sizeof(Py_ssize_t));
     cyc_free(c, c->edges, (size_t)c->ecap * sizeof(Py_ssize_t));
     cyc_free(c, c->comp, G * sizeof(Py_ssize_t));
@@ -199,7 +227,7 @@ ctx_free(cyc_ctx *c)
     cyc_free(c, c->flags, G);
 }
 
-/* ---- the side table -------------------------------------------------------- */
+/* ---- steps 1-2: the walk and the side table ----------------------------------- */
 
 static inline size_t
 slot_index(const cyc_ctx *c, PyObject *op)
@@ -235,16 +263,6 @@ table_find(const cyc_ctx *c, PyObject *op)
     return table_find_at(c, op, slot_index(c, op));
 }
 
-/* Computes the slot index of every buffered referent and prefetches it. */
-static inline void
-prefetch_batch(cyc_ctx *c)
-{
-    for (int i = 0; i < c->nrefs; i++) {
-        c->idx[i] = slot_index(c, c->refs[i]);
-        PREFETCH(&c->slots[c->idx[i]]);
-    }
-}
-
 static int
 note_visit(PyObject *op, void *arg)
 {
@@ -258,7 +276,6 @@ note_visit(PyObject *op, void *arg)
     return 0;
 }
 
-/* Steps 1-2. */
 static int
 build_table(cyc_ctx *c)
 {
@@ -266,16 +283,17 @@ build_table(cyc_ctx *c)
         return -1;
     }
     if (c->oom) {
-        PyErr_NoMemory();
+        goto nomem;
+    }
+    if ((uint64_t)c->n >= UINT32_MAX / 2) {
+        PyErr_SetString(PyExc_OverflowError, "too many GC objects for garbage_cycles()");
         return -1;
+    }
+    c->slots = cyc_calloc(c, (size_t)c->n * 2 + 16, sizeof(cyc_slot));
+    if (c->slots == NULL) {
+        goto nomem;
     }
     c->cap = (size_t)c->n * 2 + 16;
-    c->slots = cyc_calloc(c, c->cap, sizeof(cyc_slot));
-    if (c->slots == NULL) {
-        c->cap = 0;
-        PyErr_NoMemory();
-        return -1;
-    }
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
             PREFETCH(c->order[k + AHEAD]);
@@ -288,13 +306,18 @@ build_table(cyc_ctx *c)
                 i = 0;
             }
         }
+        Py_ssize_t refcnt = Py_REFCNT(op);
         c->slots[i].op = op;
-        c->slots[i].refs = PMT_IS_IMMORTAL(op) ? IMMORTAL_REFS : Py_REFCNT(op);
+        c->slots[i].refs = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
+        c->slots[i].k = (uint32_t)k;
     }
     return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
 }
 
-/* ---- step 3: subtract internal references --------------------------------- */
+/* ---- step 3: subtract internal references, record the edges --------------------- */
 
 static void
 note_negative(cyc_ctx *c, PyObject *src, PyObject *victim)
@@ -313,34 +336,55 @@ note_negative(cyc_ctx *c, PyObject *src, PyObject *victim)
     }
 }
 
-static void
-flush_decref(cyc_ctx *c)
+/* Looks the buffered referents up (prefetched first), decrements their
+   counts and appends the edges; edges stay grouped by source, in walk order. */
+static int
+flush_refs(cyc_ctx *c)
 {
-    prefetch_batch(c);
+    for (int i = 0; i < c->nrefs; i++) {
+        c->idx[i] = slot_index(c, c->refs[i]);
+        PREFETCH(&c->slots[c->idx[i]]);
+    }
+    if (cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + c->nrefs, sizeof(uint32_t)) < 0) {
+        c->oom = 1;
+        return -1;
+    }
     for (int i = 0; i < c->nrefs; i++) {
         cyc_slot *s = table_find_at(c, c->refs[i], c->idx[i]);
-        if (s != NULL && --s->refs == -1) {
-            note_negative(c, c->srcs[i], c->refs[i]);
+        if (s == NULL) {
+            continue;                 /* not a GC-tracked object */
         }
+        while (c->nextk <= (Py_ssize_t)c->srck[i]) {
+            c->hoff[c->nextk++] = (size_t)c->hne;
+        }
+        if (--s->refs == -1) {
+            note_negative(c, c->order[c->srck[i]], c->refs[i]);
+        }
+        c->hedges[c->hne++] = s->k;
     }
     c->nrefs = 0;
+    return 0;
 }
 
 static int
 visit_decref(PyObject *ref, void *arg)
 {
     cyc_ctx *c = (cyc_ctx *)arg;
-    c->srcs[c->nrefs] = c->current;
+    c->srck[c->nrefs] = c->curk;
     c->refs[c->nrefs++] = ref;
-    if (c->nrefs == REFBATCH) {
-        flush_decref(c);
+    if (c->nrefs == REFBATCH && flush_refs(c) < 0) {
+        return 1;
     }
     return 0;
 }
 
-static void
+static int
 subtract_refs(cyc_ctx *c)
 {
+    c->hoff = cyc_calloc(c, (size_t)c->n + 1, sizeof(size_t));
+    if (c->hoff == NULL) {
+        goto nomem;
+    }
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
             PREFETCH(c->order[k + AHEAD]);
@@ -348,95 +392,101 @@ subtract_refs(cyc_ctx *c)
         PyObject *op = c->order[k];
         traverseproc traverse = Py_TYPE(op)->tp_traverse;
         if (traverse != NULL) {
-            c->current = op;
+            c->curk = (uint32_t)k;
             (void)traverse(op, visit_decref, c);
-        }
-    }
-    flush_decref(c);
-    c->current = NULL;
-}
-
-/* ---- step 4: reachability from the roots ---------------------------------- */
-
-/* The stack reuses the order array: every slot is pushed at most once (it is
-   marked REACHED when pushed), so it never holds more than n entries. The
-   objects are popped and traversed a batch at a time; the order in which
-   reachable objects are found does not change which ones are. */
-static void
-flush_reach(cyc_ctx *c)
-{
-    prefetch_batch(c);
-    for (int i = 0; i < c->nrefs; i++) {
-        cyc_slot *s = table_find_at(c, c->refs[i], c->idx[i]);
-        if (s != NULL && s->refs != REACHED) {
-            s->refs = REACHED;
-            c->nreached++;
-            PREFETCH(s->op);          /* its traverse comes soon */
-            c->order[c->sp++] = s->op;
-        }
-    }
-    c->nrefs = 0;
-}
-
-static int
-visit_reach(PyObject *ref, void *arg)
-{
-    cyc_ctx *c = (cyc_ctx *)arg;
-    c->refs[c->nrefs++] = ref;
-    if (c->nrefs == REFBATCH) {
-        flush_reach(c);
-    }
-    return 0;
-}
-
-static void
-mark_reachable(cyc_ctx *c)
-{
-    PyObject *batch[AHEAD * 4];
-    for (size_t i = 0; i < c->cap; i++) {     /* the roots: positive, or negative (noted) */
-        cyc_slot *s = &c->slots[i];
-        if (s->op != NULL && s->refs != 0) {
-            s->refs = REACHED;
-            c->nreached++;
-            c->order[c->sp++] = s->op;
-        }
-    }
-    while (c->sp > 0) {
-        int nb = 0;
-        while (nb < AHEAD * 4 && c->sp > 0) {
-            batch[nb++] = c->order[--c->sp];
-        }
-        for (int b = 0; b < nb; b++) {
-            PyObject *op = batch[b];
-            traverseproc traverse = Py_TYPE(op)->tp_traverse;
-            if (op != c->holder && traverse != NULL) {
-                (void)traverse(op, visit_reach, c);
+            if (c->oom) {
+                goto nomem;
             }
         }
-        flush_reach(c);
     }
+    if (flush_refs(c) < 0) {
+        goto nomem;
+    }
+    while (c->nextk <= c->n) {
+        c->hoff[c->nextk++] = (size_t)c->hne;
+    }
+    return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
 }
 
-/* ---- step 5: the garbage subgraph ------------------------------------------ */
+/* ---- step 4: reachability from the roots ------------------------------------- */
 
 static int
-visit_edge(PyObject *ref, void *arg)
+mark_reachable(cyc_ctx *c)
 {
-    cyc_ctx *c = (cyc_ctx *)arg;
-    cyc_slot *s = table_find(c, ref);
-    if (s == NULL || s->refs <= 0) {  /* not GC, alive (REACHED < 0) */
-        return 0;
+    int ret = -1;
+    uint32_t *stack = NULL;
+    Py_ssize_t sp = 0, cap = 0;
+    c->alive = cyc_calloc(c, (size_t)c->n, 1);
+    if (c->alive == NULL) {
+        goto done;
     }
-    if (c->ne == c->ecap
-        && cyc_grow(c, (void **)&c->edges, &c->ecap, c->ne + 1, sizeof(Py_ssize_t)) < 0) {
-        c->oom = 1;
-        return 1;
+    Py_ssize_t holder_k = -1;
+    if (c->holder != NULL) {
+        cyc_slot *s = table_find(c, c->holder);
+        holder_k = s != NULL ? (Py_ssize_t)s->k : -1;
     }
-    c->edges[c->ne++] = s->refs - 1;
-    return 0;
+    for (size_t i = 0; i < c->cap; i++) {     /* roots: positive, or negative (noted) */
+        cyc_slot *s = &c->slots[i];
+        if (s->op != NULL && s->refs != 0) {
+            if (sp == cap && cyc_grow(c, (void **)&stack, &cap, sp + 1, sizeof(uint32_t)) < 0) {
+                goto done;
+            }
+            c->alive[s->k] = 1;
+            stack[sp++] = s->k;
+        }
+    }
+    c->nreached = sp;
+    while (sp > 0) {
+        uint32_t k = stack[--sp];
+        if ((Py_ssize_t)k == holder_k) {
+            continue;
+        }
+        size_t e = c->hoff[k], end = c->hoff[k + 1];
+        if (sp + (Py_ssize_t)(end - e) > cap
+            && cyc_grow(c, (void **)&stack, &cap, sp + (Py_ssize_t)(end - e), sizeof(uint32_t)) < 0) {
+            goto done;
+        }
+        for (; e < end; e++) {
+            uint32_t t = c->hedges[e];
+            if (!c->alive[t]) {
+                c->alive[t] = 1;
+                stack[sp++] = t;
+                c->nreached++;
+            }
+        }
+    }
+    ret = 0;
+done:
+    cyc_free(c, stack, (size_t)cap * sizeof(uint32_t));
+    if (ret < 0) {
+        PyErr_NoMemory();
+    }
+    return ret;
 }
 
-/* Numbers the garbage (slot.refs = index + 1) and copies its edges. */
+/* ---- step 5: the garbage subgraph -------------------------------------------- */
+
+/* The node of garbage object k (k must be garbage). */
+static Py_ssize_t
+node_of(const cyc_ctx *c, uint32_t k)
+{
+    Py_ssize_t lo = 0, hi = c->G - 1;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (c->gk[mid] < k) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Numbers the garbage in walk order and copies its edges. */
 static int
 build_subgraph(cyc_ctx *c)
 {
@@ -445,31 +495,32 @@ build_subgraph(cyc_ctx *c)
         return 0;
     }
     c->gop = cyc_calloc(c, (size_t)G, sizeof(PyObject *));
-    if (c->gop == NULL) {
-        goto nomem;
-    }
-    c->G = G;
+    c->gk = cyc_calloc(c, (size_t)G, sizeof(uint32_t));
     c->eoff = cyc_calloc(c, (size_t)G + 1, sizeof(Py_ssize_t));
-    if (c->eoff == NULL) {
+    c->G = G;
+    if (c->gop == NULL || c->gk == NULL || c->eoff == NULL) {
         goto nomem;
     }
     Py_ssize_t g = 0;
-    for (size_t i = 0; i < c->cap && g < G; i++) {
-        cyc_slot *s = &c->slots[i];
-        if (s->op != NULL && s->refs == 0) {
-            c->gop[g] = s->op;
-            s->refs = ++g;
+    for (Py_ssize_t k = 0; k < c->n && g < G; k++) {
+        if (!c->alive[k]) {
+            c->gk[g] = (uint32_t)k;
+            c->gop[g++] = c->order[k];
         }
     }
     for (g = 0; g < G; g++) {
-        PyObject *op = c->gop[g];
+        uint32_t k = c->gk[g];
         c->eoff[g] = c->ne;
-        traverseproc traverse = Py_TYPE(op)->tp_traverse;
-        if (traverse != NULL) {
-            (void)traverse(op, visit_edge, c);
-            if (c->oom) {
+        for (size_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
+            uint32_t t = c->hedges[e];
+            if (c->alive[t]) {
+                continue;
+            }
+            if (c->ne == c->ecap
+                && cyc_grow(c, (void **)&c->edges, &c->ecap, c->ne + 1, sizeof(Py_ssize_t)) < 0) {
                 goto nomem;
             }
+            c->edges[c->ne++] = node_of(c, t);
         }
     }
     c->eoff[G] = c->ne;
@@ -887,21 +938,19 @@ run_analysis(PyObject *holder)
     if (PyGC_Disable()) {
         was_enabled = 1;
     }
-    subtract_refs(&c);
-    mark_reachable(&c);
-    if (build_subgraph(&c) < 0) {
+    if (subtract_refs(&c) < 0) {
+        goto done;
+    }
+    if (mark_reachable(&c) < 0 || build_subgraph(&c) < 0) {
         goto done;
     }
     if (c.G > 0 && (tarjan(&c) < 0 || make_groups(&c) < 0 || make_flags(&c) < 0
                     || find_owned(&c) < 0)) {
         goto done;
     }
-    /* The table and the order array are no longer needed: free them before
-       creating the result, so the peak is the analysis's own. */
-    cyc_free(&c, c.slots, c.cap * sizeof(cyc_slot));
-    c.slots = NULL;
-    cyc_free(&c, c.order, (size_t)c.order_cap * sizeof(PyObject *));
-    c.order = NULL;
+    /* The heap-sized arrays are no longer needed: free them before creating
+       the result, so the peak is the analysis's own. */
+    free_heap_arrays(&c);
     res = materialize(&c);
 done:
     ctx_free(&c);

@@ -612,6 +612,8 @@ def _node_name(obj: Any) -> str:
         return f"{name}({obj.__qualname__})"
     if isinstance(obj, types.FrameType):
         return f"{name}({obj.f_code.co_name})"
+    if isinstance(obj, type):
+        return f"{name}({type.__getattribute__(obj, '__qualname__')})"
     return name
 
 

@@ -732,3 +732,12 @@ def test_the_demo_class_names_in_types_are_objgraph_names(quiet_gc):
     assert set(cycle.types) >= {"function", "cell", "tuple"}
     assert cycle.loop_text().startswith("function(shape_closure.<locals>.make.<locals>.f)")
     assert isinstance(cycle.members[0], (types.FunctionType, types.CellType, tuple))
+
+
+def test_classes_and_frames_are_named_in_loops(quiet_gc):
+    shape_class()
+    shape_frame()
+    texts = [c.loop_text() for c in pymemtrack.garbage_cycles()]
+    assert any("type(Temporary)" in t for t in texts), texts
+    assert any(t.startswith("frame(keep_frame)") or "-> frame(keep_frame)" in t
+               for t in texts), texts

@@ -36,6 +36,15 @@ from .counting import (
     typestats,
 )
 from .partition import Partition, PartitionRow, clear_reference, heap, set_reference
+from .cycles import (
+    Cycle,
+    CycleReport,
+    Finalizer,
+    collected_cycles,
+    explain_garbage,
+    garbage_cycles,
+    show_cycle,
+)
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 from .summary import SummaryTracker, summarize
 from .refs import find_backref_chain, find_ref_chain, get_leaking_objects, is_proper_module
@@ -71,6 +80,13 @@ __all__ = [
     "show_growth_culprits",
     "show_refs",
     "why_alive",
+    "Cycle",
+    "CycleReport",
+    "Finalizer",
+    "collected_cycles",
+    "explain_garbage",
+    "garbage_cycles",
+    "show_cycle",
     "Snapshot",
     "SnapshotDiff",
     "SummaryTracker",

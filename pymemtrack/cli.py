@@ -17,6 +17,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a small leaking service and show pymemtrack catch it")
     demo.add_argument("--batches", type=int, default=3, help="batches of requests (default 3)")
     demo.add_argument("--per-batch", type=int, default=500, help="requests per batch (default 500)")
+    demo.add_argument("--cycles", action="store_true",
+                      help="the service runs with gc.disable() and leaks through reference "
+                           "cycles; show garbage_cycles() (batches x per-batch requests)")
     return parser
 
 
@@ -29,7 +32,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             parser.error("--batches and --per-batch must be at least 1")
         from . import demo
 
-        demo.run(batches=args.batches, per_batch=args.per_batch)
+        if args.cycles:
+            demo.run_cycles(requests=args.batches * args.per_batch)
+        else:
+            demo.run(batches=args.batches, per_batch=args.per_batch)
         return 0
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects first
     return 2

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import pymemtrack
+import pymemtrack.cycles  # noqa: F401 - for its doctests
 import pymemtrack.edges  # noqa: F401 - for its doctests
 import pymemtrack.graphs  # noqa: F401
 import pymemtrack.refs  # noqa: F401
@@ -20,7 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
                                   "pymemtrack.edges", "pymemtrack.summary",
                                   "pymemtrack.partition", "pymemtrack.refs",
-                                  "pymemtrack.graphs", "pymemtrack.why"])
+                                  "pymemtrack.graphs", "pymemtrack.why",
+                                  "pymemtrack.cycles"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
@@ -42,11 +44,24 @@ def test_demo_catches_the_leak():
     assert "pymemtrack.demo.Session" in proc.stdout
 
 
+def test_demo_cycles_names_the_cycle_and_its_finalizer():
+    proc = _run("demo", "--cycles", "--batches", "2", "--per-batch", "50")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Garbage cycles: 100 cycles" in out
+    assert "[1] 100 cycles like this" in out
+    assert "loop:    Connection.request -> Request.conn -> Connection" in out
+    assert "also:    method.__self__ -> Request.on_done -> method" in out
+    assert "finalizers: Connection.__del__ (Python __del__)" in out
+    assert "owns:    100 bytearray in all" in out
+    assert ">>> gc.collect(); Connection.returned\n100" in out
+
+
 def test_cli_help_and_errors():
     proc = _run("--help")
     assert proc.returncode == 0 and "demo" in proc.stdout
     proc = _run("demo", "--help")
-    assert proc.returncode == 0 and "--per-batch" in proc.stdout
+    assert proc.returncode == 0 and "--per-batch" in proc.stdout and "--cycles" in proc.stdout
     proc = _run("demo", "--batches", "0")
     assert proc.returncode == 2 and "at least 1" in proc.stderr
     proc = _run()

@@ -90,6 +90,23 @@ def _python_summaries():
         pymemtrack.heap(deep=False).more
         pymemtrack.clear_reference()
         str(pymemtrack.heap())
+class _CycleNode:
+    pass
+
+
+def _garbage_cycles_roundtrip():
+    a = _CycleNode()
+    a.me = a
+    a.blob = bytearray(64)
+    del a
+    _core.garbage_cycles(holder=HOLD)
+    _core._cycles_fail_after(3)
+    try:
+        _core.garbage_cycles()
+    except MemoryError:
+        pass
+    finally:
+        _core._cycles_fail_after(0)
 
 
 def _error_paths():
@@ -171,6 +188,11 @@ ENTRY_POINTS = {
     "by_type": lambda: (_core.by_type("Leakcheck"), _core.by_type("Leakcheck", HOLD)),
     "at": lambda: (_core.at(id(HOLD[0])), _core.at(0)),
     "at_addrs": lambda: _core.at_addrs(ADDRS),
+    "garbage_cycles": _garbage_cycles_roundtrip,
+    "cycles_api (Python layer)": lambda: (
+        pymemtrack.garbage_cycles().format(),
+        pymemtrack.explain_garbage().format(),
+    ),
     "snapshot": _snapshot_roundtrip,
     "idmap": _idmap_roundtrip,
     "errors": _error_paths,

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "frames.h"
 #include "heapref.h"
+#include "cycles.h"
 #include "ids.h"
 #include "query.h"
 #include "refs.h"
@@ -40,6 +41,7 @@ pmt_exec(PyObject *module)
         || PyModule_AddFunctions(module, pmt_refs_methods) < 0
         || PyModule_AddFunctions(module, pmt_alloc_methods) < 0
         || PyModule_AddFunctions(module, pmt_frames_methods) < 0
+        || PyModule_AddFunctions(module, pmt_cycles_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
         || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0
         || PyModule_AddFunctions(module, pmt_sizes_methods) < 0

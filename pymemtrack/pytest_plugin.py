@@ -46,6 +46,9 @@ Example (a test file)::
 from __future__ import annotations
 
 import collections
+import gc
+import sys
+import types
 import unittest
 import warnings
 from dataclasses import dataclass, field
@@ -270,15 +273,33 @@ def _rerun_function(item: pytest.Item) -> Callable[[], None]:
 
         return run_testcase
 
+    if _plain_function_call(item):
+        # What pytest's own pytest_pyfunc_call does, without the hook machinery
+        # (hook-call recorders such as pytester's would grow with every call).
+        function = item.obj
+        kwargs = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+        run = lambda: function(**kwargs)        # noqa: E731
+    else:
+        run = item.runtest      # through the plugins that run async tests etc.
+
     def run_function() -> None:
         try:
-            item.runtest()     # through the plugins' hooks: async tests work
+            run()
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:   # pytest's skip/fail are BaseExceptions
             raise _RerunFailed(_short_exception(exc)) from None
 
     return run_function
+
+
+def _plain_function_call(item: pytest.Item) -> bool:
+    """True when only pytest itself runs this test function (no async plugin etc.)."""
+    if type(item).runtest is not pytest.Function.runtest:
+        return False
+    builtin = sys.modules.get("_pytest.python")
+    impls = item.ihook.pytest_pyfunc_call.get_hookimpls()
+    return all(impl.plugin is builtin for impl in impls)
 
 
 class _Bookkeeping:
@@ -344,12 +365,41 @@ class _Bookkeeping:
 
 
 def _owned_containers(item: pytest.Item) -> List[Any]:
-    """The test's own containers: from fixtures, parameters and ``self``."""
-    values = list(getattr(item, "funcargs", {}).values())
+    """The test's own containers: from fixtures, parameters and ``self``.
+
+    A container counts only when nothing but pytest's fixture bookkeeping and
+    the test instance refers to it: a fixture that hands out a module's
+    global list gives the test a shared container, not its own.
+    """
+    funcargs = getattr(item, "funcargs", {})
     instance = getattr(item, "instance", None)
-    if instance is not None:
-        values.extend(getattr(instance, "__dict__", {}).values())
-    return [v for v in values if isinstance(v, _CONTAINERS)]
+    attrs = getattr(instance, "__dict__", {}) if instance is not None else {}
+    candidates = [v for v in [*funcargs.values(), *attrs.values()] if isinstance(v, _CONTAINERS)]
+    if not candidates:
+        return []
+    allowed = {id(funcargs), id(attrs), id(instance), id(candidates)}
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        allowed.add(id(callspec.params))
+    for defs in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).values():
+        for fixturedef in defs:
+            allowed.add(id(getattr(fixturedef, "cached_result", None)))
+    argnames = set(getattr(item, "fixturenames", ()))
+    own = []
+    for container in candidates:
+        referrers = gc.get_referrers(container)      # once per container, few per test
+        if all(_bookkeeping_reference(r, allowed, argnames) for r in referrers):
+            own.append(container)
+        referrers.clear()
+    return own
+
+
+def _bookkeeping_reference(holder: Any, allowed: set, argnames: set) -> bool:
+    """A reference from pytest's fixture machinery, a fixture's frame or the test's self."""
+    if id(holder) in allowed or isinstance(holder, (types.FrameType, types.GeneratorType)):
+        return True
+    # the keyword arguments of a call of the test function (pytest's, or our re-run's)
+    return isinstance(holder, dict) and all(isinstance(k, str) and k in argnames for k in holder)
 
 
 # --- settings ----------------------------------------------------------------------------

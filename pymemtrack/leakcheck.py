@@ -307,18 +307,31 @@ def run_rule(
     """
     _check_settings(warmup, runs, scale)
     report = LeakReport(name, warmup, runs, scale)
+    lru_caches = _bounded_lru_caches()      # one heap walk, before anything is frozen
     for _ in range(warmup):
         call()
         between()
     report.calls += warmup
-    collect()
+    # The measured runs collect only what is new: everything alive now is
+    # frozen (gc.freeze) until they end. A frozen object that dies cannot be
+    # subtracted, which can only make a count look higher, never hide a leak;
+    # the scaled confirmation below runs unfrozen and decides.
+    _clear_caches(lru_caches)
+    frozen = _freeze()
     snaps: List[Any] = [None] * (runs + 1)
-    snaps[0] = _core.Snapshot()
-    for i in range(runs):
-        call()
-        between()
-        collect()
-        snaps[i + 1] = _core.Snapshot()
+    try:
+        if not frozen:
+            _collect()
+        snaps[0] = _core.Snapshot()
+        for i in range(runs):
+            call()
+            between()
+            _clear_caches(lru_caches)
+            _collect()
+            snaps[i + 1] = _core.Snapshot()
+    finally:
+        if frozen:
+            gc.unfreeze()
     report.calls += runs
     candidates = _grew_every_run(snaps, keep)
     del snaps
@@ -326,13 +339,17 @@ def run_rule(
         return report
     # Scaled confirmation: address maps, so the new objects can be told apart.
     maps: List[Any] = [None] * (CONFIRM_BATCHES + 1)
+    _clear_caches(lru_caches)
+    _collect()
     maps[0] = _core.IdMap(False)
     for j in range(CONFIRM_BATCHES):
         for _ in range(scale):
             call()
             between()
-        collect()
+        _clear_caches(lru_caches)
+        _collect()
         maps[j + 1] = _core.IdMap(False)
+    lru_caches.clear()
     report.calls += CONFIRM_BATCHES * scale
     batches: Dict[str, List[Tuple[int, Set[int]]]] = {n: [] for n in candidates}
     for j in range(CONFIRM_BATCHES):
@@ -370,9 +387,7 @@ def collect() -> None:
         >>> collect()
     """
     clear_caches()
-    for _ in range(3):
-        if gc.collect() == 0:
-            break
+    _collect()
 
 
 def clear_caches() -> None:
@@ -397,6 +412,12 @@ def clear_caches() -> None:
         >>> len(re._cache)
         0
     """
+    _clear_caches(_bounded_lru_caches())
+
+
+# --- private helpers ----------------------------------------------------------------------
+
+def _clear_caches(lru_caches: List[Any]) -> None:
     modules = list(sys.modules.values())
     for mod in modules:
         try:
@@ -415,14 +436,26 @@ def clear_caches() -> None:
         if mod is not None:
             with contextlib.suppress(Exception):
                 clear(mod)
-    _clear_bounded_lru_caches()
+    for wrapper in lru_caches:
+        wrapper.cache_clear()
     clear_type_cache = getattr(sys, "_clear_internal_caches", None) or getattr(
         sys, "_clear_type_cache", None)
     if clear_type_cache is not None:
         clear_type_cache()
 
 
-# --- private helpers ----------------------------------------------------------------------
+def _collect() -> None:
+    for _ in range(3):
+        if gc.collect() == 0:
+            break
+
+
+def _freeze() -> bool:
+    """gc.freeze() unless something is frozen already (then leave it alone)."""
+    if gc.get_freeze_count() != 0:
+        return False
+    gc.freeze()
+    return True
 
 def _short(type_name: str) -> str:
     return type_name[len("builtins."):] if type_name.startswith("builtins.") else type_name
@@ -498,13 +531,14 @@ _MODULE_CACHES: Tuple[Tuple[str, Callable[[Any], None]], ...] = (
 )
 
 
-def _clear_bounded_lru_caches() -> None:
-    wrappers = _core.by_type("functools._lru_cache_wrapper")
-    for wrapper in wrappers:
+def _bounded_lru_caches() -> List[Any]:
+    """Every functools.lru_cache with a maxsize (its cache cannot grow without bound)."""
+    bounded = []
+    for wrapper in _core.by_type("functools._lru_cache_wrapper"):
         with contextlib.suppress(Exception):
             if wrapper.cache_parameters()["maxsize"] is not None:
-                wrapper.cache_clear()
-    del wrappers
+                bounded.append(wrapper)
+    return bounded
 
 
 def _referents_for_walk(obj: Any) -> List[Any]:

@@ -6,7 +6,7 @@ suite first: ``pip install -e '.[thirdparty]'`` (networkx and pytest). Then::
     python benchmarks/run_thirdparty_memtrack.py              # the whole suite
     python benchmarks/run_thirdparty_memtrack.py networkx.algorithms.flow
 
-Extra arguments after ``--`` go to pytest. The full output is written to
+``--pytest-args '...'`` passes more arguments to pytest. The full output is written to
 ``memtrack-networkx.log`` in the current directory; the leak check's summary
 section and pytest's last line are printed at the end.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -27,18 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("packages", nargs="*", default=["networkx"],
                         help="packages whose tests to run (--pyargs); default: networkx")
     parser.add_argument("--log", default="memtrack-networkx.log", help="where the output goes")
+    parser.add_argument("--pytest-args", default="", help="more pytest arguments, one string")
     parser.add_argument("--no-memtrack", action="store_true",
                         help="run the same tests without the check (for the time ratio)")
-    args, extra = parser.parse_known_args(argv)
-    if extra and extra[0] == "--":
-        extra = extra[1:]
+    args = parser.parse_args(argv)
+    extra = shlex.split(args.pytest_args)
     try:
         import networkx  # noqa: F401
     except ImportError:
         print("networkx is missing: pip install -e '.[thirdparty]'", file=sys.stderr)
         return 2
+    # hypothesis's plugin is off: networkx does not use it, and it would only add time.
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-           "--pyargs", *args.packages, *extra]
+           "-p", "no:hypothesispytest", *extra, "--pyargs", *args.packages]
     if not args.no_memtrack:
         cmd.append("--memtrack")
     print("running:", " ".join(cmd), flush=True)

@@ -34,19 +34,24 @@ from .counting import (
     show_most_common_types,
     typestats,
 )
+from .leakcheck import LeakChecker, LeakError, assert_no_leaks, find_leaks
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LeakChecker",
+    "LeakError",
     "Snapshot",
     "SnapshotDiff",
     "TypeDiff",
     "TypeStat",
     "at",
+    "assert_no_leaks",
     "at_addrs",
     "by_type",
     "count",
+    "find_leaks",
     "get_new_ids",
     "growth",
     "most_common_types",

@@ -13,7 +13,8 @@ import pymemtrack
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot"])
+@pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
+                                  "pymemtrack.leakcheck"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -295,15 +295,15 @@ def run_rule(
     scale: int = DEFAULT_SCALE,
     keep: Callable[[str], bool] = lambda name: True,
     between: Callable[[], None] = lambda: None,
-    owned: Optional[Callable[[], Sequence[Any]]] = None,
+    owned: Optional[Callable[[], Tuple[Sequence[Any], Sequence[Any]]]] = None,
 ) -> LeakReport:
     """The rule itself: ``call()`` is the body, run with nothing else around it.
 
     ``between()`` runs after every call (the pytest plugin resets its own
-    bookkeeping there). ``owned()`` returns containers whose direct contents
-    (and what only those contents hold) are not a leak: the test's own
-    containers, which are released with the test. Exceptions from ``call``
-    propagate.
+    bookkeeping there). ``owned()`` returns ``(owners, containers)``: what
+    only the owners hold, and what only the direct contents of the
+    containers hold, is not a leak (the pytest plugin passes the test's own
+    state, released with the test). Exceptions from ``call`` propagate.
     """
     _check_settings(warmup, runs, scale)
     report = LeakReport(name, warmup, runs, scale)
@@ -357,7 +357,7 @@ def run_rule(
             if type_name in batches:
                 batches[type_name].append((ncur - nold, new))
     del maps
-    owned_ids = _owned_ids(owned()) if owned is not None else set()
+    owned_ids = _owned_ids(*owned()) if owned is not None else set()
     samples: Dict[str, Set[int]] = {}
     for type_name, run_deltas in sorted(candidates.items(), key=lambda kv: (-min(kv[1]), kv[0])):
         rows = batches[type_name]
@@ -563,15 +563,16 @@ def _elements(container: Any) -> List[Any]:
         return []
 
 
-def _owned_ids(roots: Sequence[Any]) -> Set[int]:
-    """Ids of the GC objects that only the ``roots`` containers keep alive.
+def _owned_ids(owners: Sequence[Any], containers: Sequence[Any] = ()) -> Set[int]:
+    """Ids of the GC objects that only the ``owners`` and ``containers`` keep alive.
 
-    Starts from the direct contents of each root container, walks what they
-    refer to (not into classes, modules, module globals, code or frames), and
-    keeps the objects whose every reference comes from the roots or from
-    other walked objects, and that no externally referenced object reaches.
-    That is what would be freed with the containers.
+    Walks what each owner refers to, and the direct contents of each
+    container, then what those refer to (not into classes, modules, module
+    globals, code or frames). Keeps the objects whose every reference comes
+    from the owners, the containers or other walked objects, and that no
+    object referenced from elsewhere reaches: what would be freed with them.
     """
+    roots = [*owners, *containers]
     if not roots:
         return set()
     module_dicts = set()
@@ -581,7 +582,9 @@ def _owned_ids(roots: Sequence[Any]) -> Set[int]:
     root_ids = {id(r) for r in roots}
     seen: Dict[int, Any] = {}
     order: List[Any] = []
-    stack: List[Any] = [e for r in roots for e in _elements(r)]
+    stack: List[Any] = [e for r in containers for e in _elements(r)]
+    for owner in owners:
+        stack.extend(_referents_for_walk(owner))
     while stack:
         obj = stack.pop()
         key = id(obj)

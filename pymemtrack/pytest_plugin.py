@@ -18,15 +18,25 @@ The nearest marker wins (function, then class, then module). Only test
 functions are checked (not doctests or other items); a test that uses the
 ``memtrack`` fixture checks itself and is not re-run.
 
-Not counted as leaks:
+A test class's ``teardown_method`` and ``setup_method`` run again around each
+re-run (as unittest's ``setUp``/``tearDown`` do when a unittest test re-runs),
+since they set up the instance's state per test.
 
+Not counted as leaks (it is released with the test):
+
+- what only the test's own state holds: the test instance (``self``) and the
+  values of function-scoped fixtures and parameters, re-used by every re-run;
 - objects the test stores directly in a list, dict, set or deque it got from
-  a fixture, a parameter or its own ``self`` (and what only they hold): the
-  test's own bookkeeping, released with it;
+  a fixture of a broader scope (and what only they hold);
 - pytest's own records of the re-runs: captured log records (``caplog``),
   recorded warnings (``recwarn`` and pytest's summary) and ``monkeypatch``
   changes are restored to their state before the test after each re-run;
 - whatever :func:`pymemtrack.leakcheck.clear_caches` clears.
+
+A fixture value that is also referenced from elsewhere (a module global) is
+shared, not the test's own, so growth below it counts. To catch growth in a
+long-lived object (an app that keeps something per request), give its
+fixture a module or session scope, or use ``memtrack.check``.
 
 A re-run that fails (a test that cannot run twice, e.g. ``mkdir`` in
 ``tmp_path``) stops the check: a failure for a marked test, a warning under
@@ -46,6 +56,7 @@ Example (a test file)::
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import sys
 import types
@@ -167,7 +178,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """One short section: how many tests were checked and what came of it."""
     stats = config.stash.get(_STATS_KEY, None)
-    if stats is None or not (config.stash.get(_ON_KEY, False) or stats.checked):
+    active = stats is not None and (stats.checked or stats.not_repeatable or stats.opted_out)
+    if not (active or config.stash.get(_ON_KEY, False)):
         return
     tr = terminalreporter
     tr.section("pymemtrack leak check")
@@ -229,7 +241,7 @@ def _check(item: pytest.Item, plan: _Plan, books: "_Bookkeeping") -> None:
             _rerun_function(item), name=item.nodeid, warmup=settings.warmup,
             runs=settings.runs, scale=settings.scale,
             keep=leakcheck.type_filter(settings.ignore, settings.filter),
-            between=books.reset, owned=lambda: _owned_containers(item))
+            between=books.reset, owned=lambda: _test_state(item))
     except _RerunFailed as exc:
         failure = str(exc)
     finally:
@@ -282,8 +294,12 @@ def _rerun_function(item: pytest.Item) -> Callable[[], None]:
     else:
         run = item.runtest      # through the plugins that run async tests etc.
 
+    redo = _xunit_method_fixtures(item)
+
     def run_function() -> None:
         try:
+            for step in redo:
+                step()
             run()
         except (KeyboardInterrupt, SystemExit):
             raise
@@ -291,6 +307,34 @@ def _rerun_function(item: pytest.Item) -> Callable[[], None]:
             raise _RerunFailed(_short_exception(exc)) from None
 
     return run_function
+
+
+def _xunit_method_fixtures(item: pytest.Item) -> List[Callable[[], None]]:
+    """teardown_method then setup_method of a test class: each re-run starts afresh.
+
+    Like unittest's setUp/tearDown (a unittest test re-runs whole), these set
+    up the instance's state per test, so a re-run repeats them.
+    """
+    instance = getattr(item, "instance", None)
+    function = getattr(item, "function", None)
+    if instance is None or isinstance(instance, unittest.TestCase):
+        return []
+    steps = []
+    for name in ("teardown_method", "setup_method"):
+        method = getattr(instance, name, None)
+        if callable(method) and not hasattr(method, "_fixture_function_marker") and \
+                not hasattr(method, "_pytestfixturefunction"):
+            steps.append(functools.partial(_call_with_optional_argument, method, function))
+    return steps
+
+
+def _call_with_optional_argument(method: Callable[..., Any], arg: Any) -> None:
+    """What pytest does: pass the test function only when the method takes it."""
+    code = getattr(getattr(method, "__func__", method), "__code__", None)
+    if code is not None and code.co_argcount > 1:
+        method(arg)
+    else:
+        method()
 
 
 def _plain_function_call(item: pytest.Item) -> bool:
@@ -364,34 +408,47 @@ class _Bookkeeping:
         self.saved = []
 
 
-def _owned_containers(item: pytest.Item) -> List[Any]:
-    """The test's own containers: from fixtures, parameters and ``self``.
+def _test_state(item: pytest.Item) -> Tuple[List[Any], List[Any]]:
+    """What belongs to this test alone, for :func:`leakcheck.run_rule`'s ``owned``.
 
-    A container counts only when nothing but pytest's fixture bookkeeping and
-    the test instance refers to it: a fixture that hands out a module's
-    global list gives the test a shared container, not its own.
+    Owners (everything only they hold is released with the test): the test
+    instance and the values of function-scoped fixtures and parameters.
+    Containers (only their direct contents, and what only those hold): lists,
+    dicts, sets and deques from fixtures of a broader scope. A fixture value
+    counts only when nothing but pytest's fixture bookkeeping refers to it: a
+    fixture that hands out a module's global gives the test shared state.
     """
     funcargs = getattr(item, "funcargs", {})
     instance = getattr(item, "instance", None)
-    attrs = getattr(instance, "__dict__", {}) if instance is not None else {}
-    candidates = [v for v in [*funcargs.values(), *attrs.values()] if isinstance(v, _CONTAINERS)]
-    if not candidates:
-        return []
-    allowed = {id(funcargs), id(attrs), id(instance), id(candidates)}
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    values: List[Any] = []
+    function_scoped: List[bool] = []
+    for name, value in funcargs.items():
+        if type(value).__module__.partition(".")[0] in ("_pytest", "pytest", "pluggy"):
+            continue      # request, monkeypatch, caplog...: pytest's, not the test's
+        fixturedefs = defs.get(name) or ()
+        scope = getattr(fixturedefs[-1], "scope", "function") if fixturedefs else "function"
+        if scope == "function" or isinstance(value, _CONTAINERS):
+            values.append(value)
+            function_scoped.append(scope == "function")
+    allowed = {id(funcargs), id(instance), id(values)}
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
         allowed.add(id(callspec.params))
-    for defs in getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).values():
-        for fixturedef in defs:
+    for fixturedefs in defs.values():
+        for fixturedef in fixturedefs:
             allowed.add(id(getattr(fixturedef, "cached_result", None)))
     argnames = set(getattr(item, "fixturenames", ()))
-    own = []
-    for container in candidates:
-        referrers = gc.get_referrers(container)      # once per container, few per test
-        if all(_bookkeeping_reference(r, allowed, argnames) for r in referrers):
-            own.append(container)
+    owners: List[Any] = [instance] if instance is not None else []
+    containers: List[Any] = []
+    for i in range(len(values)):     # (zip's tuple would be one more referrer)
+        referrers = gc.get_referrers(values[i])      # once per fixture value, few per test
+        own = all(_bookkeeping_reference(r, allowed, argnames) for r in referrers)
         referrers.clear()
-    return own
+        if own:
+            (owners if function_scoped[i] else containers).append(values[i])
+    values.clear()
+    return owners, containers
 
 
 def _bookkeeping_reference(holder: Any, allowed: set, argnames: set) -> bool:

@@ -175,25 +175,51 @@ def test_a_fixture_that_hands_out_a_global_list_still_leaks(pytester):
     assert "leaks 1 type(s): test_it.Event" in result.stdout.str()
 
 
-def test_leak_below_an_object_from_a_fixture_is_a_leak(pytester):
+APP = """
+import pytest
+class Handler:
+    pass
+class App:
+    def __init__(self):
+        self.handlers = []
+    def request(self):
+        self.handlers.append(Handler())    # the app grows per request
+@pytest.fixture(scope=SCOPE)
+def app():
+    return App()
+@pytest.mark.no_leaks
+def test_request(app):
+    app.request()
+"""
+
+
+def test_growth_below_a_long_lived_fixture_object_is_a_leak(pytester):
+    result = run(pytester, APP.replace("SCOPE", '"module"'))
+    result.assert_outcomes(failed=1)
+    assert "leaks 1 type(s): test_it.Handler" in result.stdout.str()
+
+
+def test_growth_below_a_function_scoped_fixture_object_is_released_with_the_test(pytester):
+    result = run(pytester, APP.replace("SCOPE", '"function"'))
+    result.assert_outcomes(passed=1)
+
+
+def test_growth_in_state_set_up_by_setup_method_is_the_tests_own(pytester):
     result = run(pytester, """
         import pytest
-        class Handler:
-            pass
-        class App:
+        class Graph:
             def __init__(self):
-                self.handlers = []
-            def request(self):
-                self.handlers.append(Handler())    # the app grows per request
-        @pytest.fixture
-        def app():
-            return App()
+                self.edges = []
+            def add_edge(self, u, v, **attrs):
+                self.edges.append((u, v, attrs))
         @pytest.mark.no_leaks
-        def test_request(app):
-            app.request()
+        class TestGraph:
+            def setup_method(self):
+                self.graph = Graph()
+            def test_add(self):
+                self.graph.add_edge(1, 2, foo=[])
     """)
-    result.assert_outcomes(failed=1)
-    assert "test_it.Handler" in result.stdout.str()
+    result.assert_outcomes(passed=1)
 
 
 def test_class_markers_methods_and_self_state(pytester):
@@ -212,6 +238,22 @@ def test_class_markers_methods_and_self_state(pytester):
     result.assert_outcomes(passed=1, failed=1)
     out = result.stdout.str()
     assert "test_leaks leaks" in out and "per run: +1 +1 +1 " in out
+
+
+def test_setup_method_runs_again_around_each_rerun(pytester):
+    result = run(pytester, COUNTER + """
+import pytest
+@pytest.mark.no_leaks(warmup=1, runs=2)
+class TestGraph:
+    def setup_method(self, method):
+        self.nodes = {1, 2}
+    def teardown_method(self):
+        count_call()
+    def test_remove(self):
+        self.nodes.remove(1)          # would fail on a second run without setup_method
+""")
+    result.assert_outcomes(passed=1)
+    assert counted_calls(pytester) == 1 + 1 + 2        # teardown_method per run
 
 
 def test_parametrized_and_unittest_tests(pytester):

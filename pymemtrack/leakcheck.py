@@ -40,6 +40,7 @@ import math
 import reprlib
 import sys
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -307,7 +308,7 @@ def run_rule(
     """
     _check_settings(warmup, runs, scale)
     report = LeakReport(name, warmup, runs, scale)
-    lru_caches = _bounded_lru_caches()      # one heap walk, before anything is frozen
+    lru_caches = _known_lru_caches()
     for _ in range(warmup):
         call()
         between()
@@ -318,27 +319,28 @@ def run_rule(
     # the scaled confirmation below runs unfrozen and decides.
     _clear_caches(lru_caches)
     frozen = _freeze()
-    snaps: List[Any] = [None] * (runs + 1)
+    counts: List[Dict[str, int]] = [{}] * (runs + 1)
     try:
         if not frozen:
             _collect()
-        snaps[0] = _core.Snapshot()
+        counts[0] = _core.typestats(None, False)     # (untracked dicts: not counted)
         for i in range(runs):
             call()
             between()
             _clear_caches(lru_caches)
             _collect()
-            snaps[i + 1] = _core.Snapshot()
+            counts[i + 1] = _core.typestats(None, False)
     finally:
         if frozen:
             gc.unfreeze()
     report.calls += runs
-    candidates = _grew_every_run(snaps, keep)
-    del snaps
+    candidates = _grew_every_run(counts, keep)
+    del counts
     if not candidates:
         return report
     # Scaled confirmation: address maps, so the new objects can be told apart.
     maps: List[Any] = [None] * (CONFIRM_BATCHES + 1)
+    lru_caches = _known_lru_caches(refresh=True)    # also those made since they were listed
     _clear_caches(lru_caches)
     _collect()
     maps[0] = _core.IdMap(False)
@@ -469,13 +471,8 @@ def _check_settings(warmup: int, runs: int, scale: int) -> None:
             raise ValueError(f"{label} must be >= {least}, not {value}")
 
 
-def _counts(snap: Any) -> Dict[str, int]:
-    return {(name if module is None else f"{module}.{name}"): n
-            for module, name, n, _size in snap._rows()}
-
-
-def _grew_every_run(snaps: Sequence[Any], keep: Callable[[str], bool]) -> Dict[str, List[int]]:
-    counts = [_counts(s) for s in snaps]
+def _grew_every_run(counts: Sequence[Dict[str, int]],
+                    keep: Callable[[str], bool]) -> Dict[str, List[int]]:
     grown: Dict[str, List[int]] = {}
     for type_name in counts[-1]:
         deltas = [counts[i + 1].get(type_name, 0) - counts[i].get(type_name, 0)
@@ -529,6 +526,19 @@ _MODULE_CACHES: Tuple[Tuple[str, Callable[[Any], None]], ...] = (
     ("collections.abc", _abc_caches),
     ("inspect", _inspect),
 )
+
+
+_lru_seen: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_lru_modules = [-1]
+
+
+def _known_lru_caches(refresh: bool = False) -> List[Any]:
+    """The bounded lru caches, found by a heap walk only when modules were imported since."""
+    if refresh or len(sys.modules) != _lru_modules[0]:
+        _lru_seen.clear()
+        _lru_seen.update(_bounded_lru_caches())
+        _lru_modules[0] = len(sys.modules)
+    return list(_lru_seen)
 
 
 def _bounded_lru_caches() -> List[Any]:

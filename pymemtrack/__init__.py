@@ -45,6 +45,7 @@ from .cycles import (
     garbage_cycles,
     show_cycle,
 )
+from .leakcheck import LeakChecker, LeakError, assert_no_leaks, find_leaks
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 from .summary import SummaryTracker, summarize
 from .refs import find_backref_chain, find_ref_chain, get_leaking_objects, is_proper_module
@@ -87,16 +88,20 @@ __all__ = [
     "explain_garbage",
     "garbage_cycles",
     "show_cycle",
+    "LeakChecker",
+    "LeakError",
     "Snapshot",
     "SnapshotDiff",
     "SummaryTracker",
     "TypeDiff",
     "TypeStat",
     "at",
+    "assert_no_leaks",
     "at_addrs",
     "by_type",
     "clear_reference",
     "count",
+    "find_leaks",
     "get_new_ids",
     "growth",
     "heap",

@@ -21,8 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
                                   "pymemtrack.edges", "pymemtrack.summary",
                                   "pymemtrack.partition", "pymemtrack.refs",
-                                  "pymemtrack.graphs", "pymemtrack.why",
-                                  "pymemtrack.cycles"])
+                                  "pymemtrack.graphs", "pymemtrack.why", "pymemtrack.cycles",
+                                  "pymemtrack.leakcheck"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

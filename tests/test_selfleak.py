@@ -69,6 +69,8 @@ ENTRY_POINTS = {
     "snapshot": _snapshot_roundtrip,
     "idmap": _idmap_roundtrip,
     "errors": _error_paths,
+    "memory_stats": _core.memory_stats,
+    "malloc_trim": _core.malloc_trim,
     "objgraph_api (Python layer)": lambda: (
         pymemtrack.show_growth(file=io.StringIO()),
         pymemtrack.get_new_ids(file=io.StringIO(), _state={}),

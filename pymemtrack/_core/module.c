@@ -1,6 +1,7 @@
 /* pymemtrack._core: module definition, multi-phase init and state only. */
 #include "compat.h"
 #include "ids.h"
+#include "memory.h"
 #include "query.h"
 #include "snapshot.h"
 
@@ -30,6 +31,7 @@ pmt_exec(PyObject *module)
 #endif
     pmt_state *st = PyModule_GetState(module);
     if (PyModule_AddFunctions(module, pmt_query_methods) < 0
+        || PyModule_AddFunctions(module, pmt_memory_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
         || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0) {
         return -1;

@@ -35,11 +35,21 @@ from .counting import (
     show_most_common_types,
     typestats,
 )
+from .memory import MemoryUsage, TrimResult, malloc_trim, memory_usage
+from .monitor import Monitor, Sample, Verdict, start_monitor
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "MemoryUsage",
+    "Monitor",
+    "Sample",
+    "TrimResult",
+    "Verdict",
+    "malloc_trim",
+    "memory_usage",
+    "start_monitor",
     "Snapshot",
     "SnapshotDiff",
     "TypeDiff",

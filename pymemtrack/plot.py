@@ -46,34 +46,49 @@ def plot_csv(path: str, output: str, top: int = 5, by: str = "growth",
     if ext not in _FORMATS:
         raise ValueError(f"output must end in one of {', '.join(_FORMATS)}, not {output!r}")
     try:
+        import matplotlib
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(_MISSING) from None
     series, rss = _read(path)
     chosen = _choose(series, top, by)
+    # SVG text as text (searchable, selectable), not as glyph outlines
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        _draw(Figure, series, rss, chosen, title or
+              f"{os.path.basename(path)}: top {len(chosen)} types by {by}").savefig(output)
+    return output
 
-    fig = Figure(figsize=(10, 5.5), layout="constrained")
+
+def _draw(figure_type: Any, series: Dict[str, List[Tuple[Any, int]]],
+          rss: List[Tuple[Any, int]], chosen: List[str], title: str) -> Any:
+
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    fig = figure_type(figsize=(10, 5.5), layout="constrained")
     ax = fig.add_subplot()
+    handles, labels = [], []
     for name in chosen:
         points = series[name]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=name)
+        line, = ax.plot([p[0] for p in points], [p[1] for p in points], marker=".")
+        handles.append(line)
+        labels.append(name)      # explicit: "__main__.X" would be hidden as a label= ("_...")
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.set_xlabel("time")
     ax.set_ylabel("objects")
     ax.grid(True, alpha=0.3)
     if rss:
         ax2 = ax.twinx()
-        ax2.plot([p[0] for p in rss], [p[1] / (1024 * 1024) for p in rss], color="black",
-                 linestyle="--", label="RSS (MiB)")
+        line, = ax2.plot([p[0] for p in rss], [p[1] / (1024 * 1024) for p in rss],
+                         color="black", linestyle="--")
         ax2.set_ylabel("RSS (MiB)")
-        handles, labels = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(handles + h2, labels + l2, loc="upper left", fontsize="small")
-    elif chosen:
-        ax.legend(loc="upper left", fontsize="small")
-    ax.set_title(title or f"{os.path.basename(path)}: top {len(chosen)} types by {by}")
-    fig.autofmt_xdate()
-    fig.savefig(output)
-    return output
+        handles.append(line)
+        labels.append("RSS (MiB)")
+    if handles:
+        ax.legend(handles, labels, loc="upper left", fontsize="small")
+    ax.set_title(title)
+    return fig
 
 
 def _read(path: str) -> Tuple[Dict[str, List[Tuple[Any, int]]], List[Tuple[Any, int]]]:

@@ -12,15 +12,15 @@ Example:
     >>> import io, os, tempfile
     >>> script = os.path.join(tempfile.mkdtemp(), 'leaky.py')
     >>> with open(script, 'w') as f:
-    ...     _ = f.write('kept = [[i] for i in range(50_000)]\\n')
+    ...     _ = f.write('class Order: pass\\nkept = [Order() for i in range(50_000)]\\n')
     >>> out = io.StringIO()
     >>> run_program(script, [], interval=3600, quiet=True, file=out)
     0
     >>> print(out.getvalue())  # doctest: +ELLIPSIS
     pymemtrack: 2 samples over ...s
     Growth since start:
-      list ... +50001...
-    Verdict: python-objects: ...
+      __main__.Order ... +50000...
+    Verdict: ...$
 """
 
 from __future__ import annotations

@@ -711,7 +711,12 @@ def _check_prometheus(prometheus: Any) -> Any:
     except ImportError:
         raise ImportError("prometheus= needs prometheus_client, which is not installed: "
                           "pip install 'pymemtrack[prometheus]'") from None
-    return prometheus_client.REGISTRY if prometheus is True else prometheus
+    if prometheus is True:
+        return prometheus_client.REGISTRY
+    if not callable(getattr(prometheus, "register", None)):
+        raise TypeError("prometheus must be True, False or a prometheus_client registry, not "
+                        f"{type(prometheus).__name__}")
+    return prometheus
 
 
 def _as_diff(stat: Any) -> Any:

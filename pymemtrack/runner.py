@@ -20,7 +20,7 @@ Example:
     pymemtrack: 2 samples over ...s
     Growth since start:
       __main__.Order ... +50000...
-    Verdict: ...$
+    Verdict: ...
 """
 
 from __future__ import annotations

@@ -116,7 +116,6 @@ def test_help(command):
 
 @pytest.mark.parametrize("ext, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])
 def test_plot_draws_the_monitor_csv(leaky, tmp_path, ext, magic):
-    pytest.importorskip("matplotlib")          # in the [test] extra
     table = tmp_path / "out.csv"
     assert _pymemtrack("run", "--quiet", "--interval", "0.05", "--csv", str(table),
                        str(leaky)).returncode == 0

@@ -281,22 +281,23 @@ class Monitor:
     def verdict(self, threshold: Optional[int] = None) -> Verdict:
         """Say what grows over the samples: Python objects, native memory, the allocator, or nothing.
 
-        Compares the first and the latest sample. Bytes count as growth above
-        ``threshold`` (default: 4 MiB or 5% of the first RSS, the larger).
-        Checks, in order: Python object bytes (or pymalloc's in-use bytes, or
-        the object count when sizes are not measured) grew: 'python-objects';
-        malloc's in-use bytes grew: 'native'; RSS grew relative to the bytes
-        in use (the allocators keep freed memory): 'allocator'; else 'stable'.
+        Compares the first and the latest sample. Each candidate's share of
+        the growth is measured in bytes: Python objects (object bytes, or
+        pymalloc's in-use bytes), native memory (malloc's in-use bytes) and
+        retained memory (RSS growth beyond the growth of the bytes in use).
+        The largest share above ``threshold`` (default: 4 MiB or 5% of the
+        first RSS, the larger) names the kind; with no bytes for Python
+        objects, an object count grown by 10% (at least 10,000) says
+        'python-objects'. Nothing above the threshold: 'stable'.
         """
-        samples = self.samples
-        return _verdict(samples[0] if samples else None, samples[-1] if samples else None,
-                        self.growth_since_start(5), threshold)
+        first, last = self._ends()
+        return _verdict(first, last, self.growth_since_start(5), threshold)
 
     def report(self, limit: int = 10) -> str:
         """A short text report: samples taken, top growth since start, the verdict."""
-        samples = self.samples
-        lines = [f"pymemtrack: {self._count} samples over {samples[-1].elapsed:.1f}s"
-                 if samples else "pymemtrack: no samples"]
+        _, last = self._ends()
+        lines = [f"pymemtrack: {self._count} samples over {last.elapsed:.1f}s"
+                 if last else "pymemtrack: no samples"]
         growth = self.growth_since_start(limit)
         if growth:
             width = max(len(r.type) for r in growth)
@@ -306,7 +307,7 @@ class Monitor:
                 if r.bytes is not None and r.bytes_delta is not None:
                     line += f" {_mib(r.bytes_delta, True):>14}"
                 lines.append(line)
-        elif samples:
+        elif last:
             lines.append("Growth since start: none")
         lines.append("Verdict: " + str(self.verdict()))
         return "\n".join(lines)
@@ -321,6 +322,12 @@ class Monitor:
 
     def __repr__(self) -> str:
         return f"<Monitor {self._state}, interval={self.interval:g}s, {self._count} samples>"
+
+    def _ends(self) -> Tuple[Optional[Sample], Optional[Sample]]:
+        """The first and the latest sample (None, None before any)."""
+        if self._first_record is None or not self._records:
+            return None, None
+        return _sample_from_json(self._first_record), _sample_from_json(self._records[-1])
 
     # --- the thread -----------------------------------------------------------
 

@@ -25,6 +25,7 @@ import threading
 import time
 
 import pymemtrack
+from pymemtrack import _core
 from pymemtrack.memory import _take_snapshot
 
 try:
@@ -109,7 +110,8 @@ def main():
     rows = [("pymemtrack snapshot alone", lambda: _take_snapshot(False)),
             ("pymemtrack monitor sample (snapshot+figures+diff+csv+jsonl)",
              lambda: sampler._sample("interval")),
-            ("pymemtrack.memory_usage()", pymemtrack.memory_usage)]
+            ("pymemtrack.memory_usage()", pymemtrack.memory_usage),
+            ("allocator figures alone (RSS, mallinfo2, pymalloc stats)", _core.memory_stats)]
     if objgraph is not None:
         peaks: dict = {}
         objgraph.growth(limit=10, peak_stats=peaks)

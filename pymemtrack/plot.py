@@ -23,6 +23,8 @@ import datetime
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
+from .monitor import CSV_FIELDS
+
 __all__ = ["plot_csv"]
 
 _FORMATS = (".png", ".svg", ".pdf")
@@ -93,8 +95,6 @@ def _draw(figure_type: Any, series: Dict[str, List[Tuple[Any, int]]],
 
 def _read(path: str) -> Tuple[Dict[str, List[Tuple[Any, int]]], List[Tuple[Any, int]]]:
     """{type: [(time, count)]} and [(time, rss)] (one per sample) from a monitor CSV."""
-    from .monitor import CSV_FIELDS
-
     series: Dict[str, List[Tuple[Any, int]]] = {}
     rss: List[Tuple[Any, int]] = []
     with open(path, newline="", encoding="utf-8") as f:

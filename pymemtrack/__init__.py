@@ -46,6 +46,8 @@ from .cycles import (
     show_cycle,
 )
 from .leakcheck import LeakChecker, LeakError, assert_no_leaks, find_leaks
+from .memory import MemoryUsage, TrimResult, malloc_trim, memory_usage
+from .monitor import Monitor, Sample, Verdict, start_monitor
 from .snapshot import Snapshot, SnapshotDiff, TypeDiff, TypeStat, snapshot
 from .summary import SummaryTracker, summarize
 from .refs import find_backref_chain, find_ref_chain, get_leaking_objects, is_proper_module
@@ -90,6 +92,14 @@ __all__ = [
     "show_cycle",
     "LeakChecker",
     "LeakError",
+    "MemoryUsage",
+    "Monitor",
+    "Sample",
+    "TrimResult",
+    "Verdict",
+    "malloc_trim",
+    "memory_usage",
+    "start_monitor",
     "Snapshot",
     "SnapshotDiff",
     "SummaryTracker",

@@ -22,12 +22,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                                   "pymemtrack.edges", "pymemtrack.summary",
                                   "pymemtrack.partition", "pymemtrack.refs",
                                   "pymemtrack.graphs", "pymemtrack.why", "pymemtrack.cycles",
-                                  "pymemtrack.leakcheck"])
+                                  "pymemtrack.leakcheck", "pymemtrack.memory",
+                                  "pymemtrack.monitor", "pymemtrack.runner"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_plot_docstring_examples_run_in_a_subprocess():
+    """matplotlib (and numpy) would add ~100k objects to every later heap walk in this process."""
+    code = ("import doctest, sys, pymemtrack.plot as m; r = doctest.testmod(m, "
+            "optionflags=doctest.ELLIPSIS); sys.exit(r.failed or not r.attempted)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def _run(*args, **kw):

@@ -201,6 +201,8 @@ ENTRY_POINTS = {
     "snapshot_sizes_deep": _sized_roundtrip,
     "type_sizes_heapref_partition": _type_sizes_roundtrip,
     "summaries_and_heap (Python layer)": _python_summaries,
+    "memory_stats": _core.memory_stats,
+    "malloc_trim": _core.malloc_trim,
     "objgraph_api (Python layer)": lambda: (
         pymemtrack.show_growth(file=io.StringIO()),
         pymemtrack.get_new_ids(file=io.StringIO(), _state={}),

@@ -32,6 +32,13 @@
 #  define PMT_IS_IMMORTAL(op) 0
 #endif
 
+/* _PyObject_DebugMallocStats() (what sys._debugmallocstats() prints) is
+   exported on every version but moved to the internal headers in 3.11
+   (bpo-46202 split pycore_pymem.h out of the public API); declare it. */
+#if PY_VERSION_HEX >= 0x030B0000
+PyAPI_FUNC(int) _PyObject_DebugMallocStats(FILE *out);
+#endif
+
 /* PyType_GetModuleByDef() arrived in 3.11 (bpo-46613); methods that need the
    module state use METH_METHOD's defining_class instead, which 3.9+ has. */
 

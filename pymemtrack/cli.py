@@ -17,6 +17,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a small leaking service and show pymemtrack catch it")
     demo.add_argument("--batches", type=int, default=3, help="batches of requests (default 3)")
     demo.add_argument("--per-batch", type=int, default=500, help="requests per batch (default 500)")
+    from . import attach
+
+    attach.add_parser(sub)
     return parser
 
 
@@ -31,5 +34,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         demo.run(batches=args.batches, per_batch=args.per_batch)
         return 0
+    if args.command == "attach":
+        from . import attach
+
+        return attach.run_cli(args)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects first
     return 2

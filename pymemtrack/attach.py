@@ -95,9 +95,8 @@ _BOOTSTRAP = os.path.join(_HERE, "_attach_bootstrap.py")
 _GDB_SCRIPT = os.path.join(_HERE, "_attach.gdb")
 _LIBPYTHON = re.compile(r"^libpython(\d+)\.(\d+)([a-z]*)\.so")
 _EXE_VERSION = re.compile(r"^python(\d+)\.(\d+)")
-# The only characters the injected line may contain: no quote gdb or Python
-# could misread, no backslash.
-_SAFE_LINE = re.compile(r"^[A-Za-z0-9_ '(),.:{}\[\]]+$")
+# The only characters the injected code may contain: no double quote, no backslash.
+_SAFE_CODE = re.compile(r"^[A-Za-z0-9_ '(),.:{}\[\]*\n]+$")
 
 
 class AttachError(Exception):
@@ -230,15 +229,17 @@ def remote_report(pid: int, report: str, *, type_name: Optional[str] = None,
         _write_new(os.path.join(workdir, _boot.REQUEST_NAME), json.dumps(request))
         _write_new(os.path.join(workdir, _boot.STATUS_NAME), "")
         _write_new(os.path.join(workdir, _boot.RESULT_NAME), "")
-        line = _bootstrap_line(_BOOTSTRAP, workdir)
+        code = _bootstrap_line(_BOOTSTRAP, workdir)
         if use == "remote_exec":
-            _inject_remote_exec(info, line, workdir)
+            _inject_remote_exec(info, code, workdir)
+            how = "remote_exec"
         else:
-            _inject_gdb(info, line)
-        out = _wait_for_result(info, workdir, timeout, use)
+            how = _inject_gdb(info, code)
+        out = _wait_for_result(info, workdir, timeout, how)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     target = dict(info.to_dict(), **out.get("target", {}))
+    target["injected"] = how
     if not out.get("ok"):
         raise AttachError(str(out.get("reason", "target-error")),
                           str(out.get("error", "the target reported an error")), target)
@@ -405,18 +406,26 @@ def _make_request(report: str, type_name: Optional[str], interval: float, count:
 
 
 def _hex_path(path: str) -> str:
-    return "bytes.fromhex('%s').decode('utf8','surrogateescape')" % \
-        os.fsencode(path).hex()
+    return "bytes.fromhex('%s').decode('utf8','surrogateescape')" % os.fsencode(path).hex()
 
 
 def _bootstrap_line(bootstrap: str, workdir: str) -> str:
-    """The one line of Python the target runs: a fixed template plus hex digits."""
+    """The Python the target runs: a fixed template plus hexadecimal digits.
+
+    It binds no name in the namespace it runs in (the target's ``__main__``
+    under gdb) and never raises: a failure is printed with ``sys.excepthook``
+    on the target's stderr, as ``sys.remote_exec`` does.
+    """
     b = _hex_path(bootstrap)
-    line = ("exec(compile(open(%s,'rb').read(),%s,'exec'),"
-            "{'__name__':'_pymemtrack_attach','REQUEST_DIR':%s})") % (b, b, _hex_path(workdir))
-    if not _SAFE_LINE.match(line):  # pragma: no cover - the template guarantees it
+    code = ("try:\n"
+            " exec(compile(open(%s,'rb').read(),%s,'exec'),"
+            "{'__name__':'_pymemtrack_attach','REQUEST_DIR':%s})\n"
+            "except BaseException:\n"
+            " __import__('sys').excepthook(*__import__('sys').exc_info())\n"
+            ) % (b, b, _hex_path(workdir))
+    if not _SAFE_CODE.match(code):  # pragma: no cover - the template guarantees it
         raise AssertionError("unsafe bootstrap line")
-    return line
+    return code
 
 
 def _check_bootstrap_file(path: str) -> None:
@@ -466,9 +475,9 @@ def _choose_transport(info: TargetInfo, wanted: str) -> str:
     return wanted
 
 
-def _inject_remote_exec(info: TargetInfo, line: str, workdir: str) -> None:
+def _inject_remote_exec(info: TargetInfo, code: str, workdir: str) -> None:
     launcher = os.path.join(workdir, "launch.py")
-    _write_new(launcher, line + "\n")
+    _write_new(launcher, code)
     try:
         sys.remote_exec(info.pid, launcher)  # type: ignore[attr-defined]
     except PermissionError as exc:
@@ -490,37 +499,51 @@ def _inject_remote_exec(info: TargetInfo, line: str, workdir: str) -> None:
                           ) from None
 
 
-def _inject_gdb(info: TargetInfo, line: str) -> None:
+def _inject_gdb(info: TargetInfo, code: str) -> str:
+    """Have gdb run ``code`` in the target; returns how: 'direct' or 'pending'."""
     gdb = shutil.which("gdb")
     assert gdb is not None  # _choose_transport checked
     cmd = [gdb, "-p", str(info.pid), "-batch", "-nx",
            "-iex", "set auto-load off",
            "-iex", "set debuginfod enabled off",
-           "-ex", 'set $pmt_code = "%s"' % line,
+           "-ex", 'set $pmt_code_hex = "%s"' % code.encode("ascii").hex(),
            "-x", _GDB_SCRIPT]
     env = dict(os.environ, LC_ALL="C", LANG="C")
     unsafe: List[str] = []
     for attempt in range(GDB_UNSAFE_RETRIES):
-        out, err, code = _run_gdb(cmd, env, info.pid)
-        if "PYMEMTRACK-INJECTED" in out:
-            m = re.search(r"PYMEMTRACK-INJECTED (-?\d+)", out)
-            if m and m.group(1) != "0":
+        out, err, rc = _run_gdb(cmd, env, info.pid)
+        m = re.search(r"^PYMEMTRACK-(INJECTED|QUEUED) (-?\d+)", out, re.M)
+        if m:
+            if m.group(1) == "QUEUED":
+                if m.group(2) != "0":
+                    raise AttachError("gdb-failed", f"Py_AddPendingCall failed in process "
+                                                    f"{info.pid} (its queue is full); try again")
+                return "pending"
+            if m.group(2) != "0":
                 raise AttachError("gdb-failed",
-                                  f"the bootstrap line raised in process {info.pid} "
+                                  f"the bootstrap line failed in process {info.pid} "
                                   "(PyRun_SimpleString returned -1; the target printed the "
                                   "traceback on its stderr)")
-            return
-        m = re.search(r"PYMEMTRACK-UNSAFE (\S*)", out)
+            return "direct"
+        m = re.search(r"^PYMEMTRACK-UNSAFE (.*)$", out, re.M)
         if m:
-            unsafe.append(m.group(1))
+            unsafe.append(m.group(1).strip())
             time.sleep(0.05 + 0.05 * attempt)
             continue
-        raise _gdb_error(info.pid, out, err, code)
+        m = re.search(r"^PYMEMTRACK-NOSYMBOL (\S+)", out, re.M)
+        if m:
+            raise AttachError("gdb-failed",
+                              f"gdb cannot find {m.group(1)} in process {info.pid}: its "
+                              "executable or libpython exports no CPython API (stripped of its "
+                              "dynamic symbols?); nothing was done in the target")
+        if re.search(r"^PYMEMTRACK-NOMEM", out, re.M):
+            raise AttachError("gdb-failed", f"mmap() failed in process {info.pid}; nothing "
+                                            "was run in the target")
+        raise _gdb_error(info.pid, out, err, rc)
     raise AttachError("unsafe-point",
                       f"process {info.pid} was stopped {len(unsafe)} times at a point where "
-                      f"running Python is unsafe (in {', '.join(sorted(set(unsafe)))}); "
-                      "it was left running untouched. Try again, or use Python 3.14's "
-                      "sys.remote_exec, which waits for a safe point itself.")
+                      f"even queueing code is unsafe (in {', '.join(sorted(set(unsafe)))}); "
+                      "it was left running untouched. Try again.")
 
 
 def _run_gdb(cmd: List[str], env: Dict[str, str], pid: int) -> Tuple[str, str, int]:
@@ -569,7 +592,7 @@ def _tail(text: str, lines: int = 6) -> str:
     return " | ".join(kept) or "(no output)"
 
 
-def _wait_for_result(info: TargetInfo, workdir: str, timeout: float, use: str) -> dict:
+def _wait_for_result(info: TargetInfo, workdir: str, timeout: float, how: str) -> dict:
     status_path = os.path.join(workdir, _boot.STATUS_NAME)
     result_path = os.path.join(workdir, _boot.RESULT_NAME)
     deadline = time.monotonic() + timeout
@@ -590,10 +613,12 @@ def _wait_for_result(info: TargetInfo, workdir: str, timeout: float, use: str) -
             break
         time.sleep(0.05)
     if not started:
-        if use == "remote_exec":
-            why = ("sys.remote_exec runs the script when the target's main thread next runs "
-                   "Python code; a main thread blocked in a C call (a lock, a C extension, "
-                   "input()) delays it")
+        if how in ("remote_exec", "pending"):
+            via = "sys.remote_exec" if how == "remote_exec" else "Py_AddPendingCall"
+            why = (f"the code was queued with {via}, which runs when the target's main thread "
+                   "next executes Python bytecode; a main thread busy in a long C call, or "
+                   "blocked in one while holding the GIL, delays it (it will run then, find "
+                   "this request gone and do nothing)")
         else:
             why = ("gdb ran the bootstrap, but its worker thread never started (threads "
                    "cannot start in the target, or it is shutting down)")

@@ -418,7 +418,7 @@ def _bootstrap_line(bootstrap: str, workdir: str) -> str:
     """
     b = _hex_path(bootstrap)
     code = ("try:\n"
-            " exec(compile(open(%s,'rb').read(),%s,'exec'),"
+            " exec(compile((lambda f:(f.read(),f.close())[0])(open(%s,'rb')),%s,'exec'),"
             "{'__name__':'_pymemtrack_attach','REQUEST_DIR':%s})\n"
             "except BaseException:\n"
             " __import__('sys').excepthook(*__import__('sys').exc_info())\n"

@@ -9,13 +9,16 @@ import sys
 import pytest
 
 import pymemtrack
+import pymemtrack._attach_bootstrap  # noqa: F401 - for its doctests
+import pymemtrack.attach  # noqa: F401 - for its doctests
 import pymemtrack.edges  # noqa: F401 - for its doctests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("name", ["pymemtrack", "pymemtrack.counting", "pymemtrack.snapshot",
-                                  "pymemtrack.edges"])
+                                  "pymemtrack.edges", "pymemtrack.attach",
+                                  "pymemtrack._attach_bootstrap"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -267,6 +267,9 @@ def inspect_target(pid: int, allow_self: bool = False) -> TargetInfo:
         raise AttachError("self", "cannot attach to this process itself: "
                                   "call the pymemtrack functions directly")
     status = _proc_status(pid)
+    if status.get("Tgid", str(pid)) != str(pid):
+        raise AttachError("no-such-process", f"{pid} is a thread of process {status['Tgid']}: "
+                                             f"attach to {status['Tgid']}")
     if status.get("State", "").startswith("Z"):
         raise AttachError("zombie", f"process {pid} has exited (it is a zombie waiting for "
                                     "its parent); there is nothing to attach to")

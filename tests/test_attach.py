@@ -54,6 +54,7 @@ LEAKY = textwrap.dedent("""
         n = 0
         while True:
             HOLD.append(Leaky())
+            sum(range(5000))        # keep the leak to some MB a second
             n += 1
             if n % 1000 == 0:
                 with open(beat, "w") as f:
@@ -346,6 +347,15 @@ def test_zombie():
         assert info.value.reason == "zombie"
     finally:
         child.wait()
+
+
+def test_thread_id_is_not_a_process(spawn):
+    proc, beat = spawn("idle")
+    tids = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+    assert tids
+    with pytest.raises(attach.AttachError) as info:
+        attach.remote_report(tids[0], "summary")
+    assert f"is a thread of process {proc.pid}" in str(info.value)
 
 
 def test_self():

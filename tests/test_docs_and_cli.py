@@ -57,7 +57,8 @@ def test_import_without_the_c_core_says_why(tmp_path):
     for name in os.listdir(os.path.join(ROOT, "pymemtrack")):
         if name.endswith(".py"):
             shutil.copy(os.path.join(os.path.dirname(pymemtrack.__file__), name), pkg / name)
-    proc = subprocess.run([sys.executable, "-c", "import pymemtrack"], cwd=tmp_path,
+    # -S: no site, so the editable install's finder cannot supply the real _core
+    proc = subprocess.run([sys.executable, "-S", "-c", "import pymemtrack"], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr and "C core" in proc.stderr

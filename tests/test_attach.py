@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -553,3 +552,58 @@ def test_worker_never_creates_files(tmp_path):
     d = tmp_path / "gone"
     boot._worker(str(d))       # the caller removed its directory: nothing happens
     assert not d.exists()
+
+
+# --- the sys.remote_exec transport (CPython 3.14+), simulated on older versions ---------
+
+@pytest.fixture
+def fake_remote_exec(monkeypatch):
+    """sys.remote_exec that runs the launcher in THIS process, recording its calls."""
+    calls = []
+
+    def remote_exec(pid, script):
+        calls.append((pid, script))
+        with open(script) as f:
+            code = f.read()
+        exec(compile(code, script, "exec"), {})
+
+    monkeypatch.setattr(sys, "remote_exec", remote_exec, raising=False)
+    return calls
+
+
+def test_remote_exec_transport_plumbing(spawn, fake_remote_exec):
+    proc, beat = spawn()
+    result = attach.remote_report(proc.pid, "summary", limit=3)
+    assert result.transport == "remote_exec" and result.target["injected"] == "remote_exec"
+    (pid, script), = fake_remote_exec
+    assert pid == proc.pid and os.path.basename(script) == "launch.py"
+    assert not os.path.exists(script)               # the private directory is gone
+    assert result.target["pid"] == os.getpid()      # the fake ran it here
+    assert str(result).startswith("Snapshot at ")
+
+
+@pytest.mark.parametrize("exc,reason", [
+    (PermissionError(1, "Operation not permitted"), "ptrace-denied"),
+    (RuntimeError("Remote debugging is not enabled in the remote process"),
+     "remote-debug-disabled"),
+    (ProcessLookupError(3, "No such process"), "no-such-process"),
+    (RuntimeError("something else"), "remote-exec-failed"),
+])
+def test_remote_exec_errors_are_explained(spawn, monkeypatch, exc, reason):
+    proc, beat = spawn()
+
+    def remote_exec(pid, script):
+        raise exc
+
+    monkeypatch.setattr(sys, "remote_exec", remote_exec, raising=False)
+    with pytest.raises(attach.AttachError) as info:
+        attach.remote_report(proc.pid, "summary")
+    assert info.value.reason == reason
+
+
+def test_remote_exec_needs_the_same_version(spawn, monkeypatch):
+    proc, beat = spawn()
+    monkeypatch.delattr(sys, "remote_exec", raising=False)
+    with pytest.raises(attach.AttachError) as info:
+        attach.remote_report(proc.pid, "summary", transport="remote_exec")
+    assert "has no sys.remote_exec" in str(info.value)

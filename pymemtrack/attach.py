@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -216,7 +217,7 @@ def remote_report(pid: int, report: str, *, type_name: Optional[str] = None,
     if timeout is None:
         timeout = 30.0 + (interval * count if report == "growth" else 0.0) + \
             (interval if report == "memory" else 0.0)
-    if timeout <= 0:
+    if not (timeout > 0 and math.isfinite(timeout)):
         raise AttachError("bad-request", "timeout must be positive")
     if transport not in ("auto", "gdb", "remote_exec"):
         raise AttachError("bad-request", f"unknown transport {transport!r}")
@@ -385,7 +386,7 @@ def _make_request(report: str, type_name: Optional[str], interval: float, count:
     if report not in REPORTS:
         raise AttachError("bad-request",
                           f"unknown report {report!r}: choose one of {', '.join(REPORTS)}")
-    if not interval > 0:
+    if not (interval > 0 and math.isfinite(interval)):
         raise AttachError("bad-request", "--interval must be a positive number of seconds")
     if count < 1 or limit < 1:
         raise AttachError("bad-request", "--count and --limit must be at least 1")

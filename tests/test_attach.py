@@ -420,6 +420,8 @@ def test_gdb_output_is_mapped_to_reasons():
     (["growth", "--interval", "0"], "--interval must be a positive"),
     (["growth", "--count", "0"], "at least 1"),
     (["summary", "--timeout", "-1"], "timeout must be positive"),
+    (["growth", "--interval", "nan"], "--interval must be a positive"),
+    (["summary", "--timeout", "inf"], "timeout must be positive"),
 ])
 def test_bad_arguments(argv, message):
     proc = _cli(os.getpid(), *argv)

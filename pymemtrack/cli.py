@@ -27,6 +27,9 @@ def _build_parsers() -> Tuple[argparse.ArgumentParser, Set[str]]:
                            "cycles; show garbage_cycles() (batches x per-batch requests)")
     run_value_options = _add_run_parser(sub)
     _add_plot_parser(sub)
+    from . import attach
+
+    attach.add_parser(sub)
     return parser, run_value_options
 
 
@@ -116,6 +119,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _run(parser, args, program_args)
     if args.command == "plot":
         return _plot(args)
+    if args.command == "attach":
+        from . import attach
+
+        return attach.run_cli(args)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects first
     return 2
 

@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                                   "pymemtrack.partition", "pymemtrack.refs",
                                   "pymemtrack.graphs", "pymemtrack.why", "pymemtrack.cycles",
                                   "pymemtrack.leakcheck", "pymemtrack.memory",
-                                  "pymemtrack.monitor", "pymemtrack.runner"])
+                                  "pymemtrack.monitor", "pymemtrack.runner",
+                                  "pymemtrack.attach", "pymemtrack._attach_bootstrap"])
 def test_docstring_examples_run(name):
     module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -35,4 +35,8 @@
 /* PyType_GetModuleByDef() arrived in 3.11 (bpo-46613); methods that need the
    module state use METH_METHOD's defining_class instead, which 3.9+ has. */
 
+/* Not a shim: every file allocates raw memory through rawmem.h (its rule), so
+   it comes with this header. */
+#include "rawmem.h"
+
 #endif /* PMT_COMPAT_H */

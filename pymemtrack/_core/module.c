@@ -2,6 +2,7 @@
 #include "compat.h"
 #include "ids.h"
 #include "query.h"
+#include "rawmem.h"
 #include "snapshot.h"
 
 typedef struct {
@@ -30,6 +31,7 @@ pmt_exec(PyObject *module)
 #endif
     pmt_state *st = PyModule_GetState(module);
     if (PyModule_AddFunctions(module, pmt_query_methods) < 0
+        || PyModule_AddFunctions(module, pmt_rawmem_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
         || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0) {
         return -1;

@@ -27,6 +27,10 @@ import pymemtrack
     (lambda: pymemtrack.at(-1), ValueError, "addr"),
     (lambda: pymemtrack.at(2 ** 70), ValueError, "addr"),
     (lambda: pymemtrack.at_addrs(5), TypeError, "address_set"),
+    # found by tests/test_fuzz.py: these raised AttributeError after updating peaks/ids
+    (lambda: pymemtrack.show_growth(file=[]), TypeError, "file"),
+    (lambda: pymemtrack.show_most_common_types(file=[]), TypeError, "file"),
+    (lambda: pymemtrack.get_new_ids(file=3), TypeError, "file"),
 ])
 def test_bad_arguments_raise_clear_errors(call, exc, words):
     with pytest.raises(exc, match=words):

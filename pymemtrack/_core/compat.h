@@ -192,5 +192,8 @@ pmt_preheader_size(PyObject *op)
 #if PY_VERSION_HEX >= 0x030D0000
 PyAPI_FUNC(PyObject *) _PyTraceMalloc_GetTraceback(unsigned int domain, uintptr_t ptr);
 #endif
+/* Not a shim: every file allocates raw memory through rawmem.h (its rule), so
+   it comes with this header. */
+#include "rawmem.h"
 
 #endif /* PMT_COMPAT_H */

@@ -9,6 +9,7 @@
 #include "query.h"
 #include "refs.h"
 #include "sizes.h"
+#include "rawmem.h"
 #include "snapshot.h"
 
 typedef struct {
@@ -44,6 +45,7 @@ pmt_exec(PyObject *module)
         || PyModule_AddFunctions(module, pmt_frames_methods) < 0
         || PyModule_AddFunctions(module, pmt_cycles_methods) < 0
         || PyModule_AddFunctions(module, pmt_memory_methods) < 0
+        || PyModule_AddFunctions(module, pmt_rawmem_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
         || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0
         || PyModule_AddFunctions(module, pmt_sizes_methods) < 0

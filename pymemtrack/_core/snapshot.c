@@ -36,7 +36,7 @@ free_rows(pmt_row *rows, Py_ssize_t n)
         Py_XDECREF(rows[i].module);
         Py_XDECREF(rows[i].name);
     }
-    PyMem_RawFree(rows);
+    pmt_raw_free(rows);
 }
 
 /* Orders rows by module ("" when missing) then name. Both are str, so
@@ -97,7 +97,7 @@ rows_from_table(pmt_typetable *t, pmt_row **out, Py_ssize_t *nout)
     if (t->ntypes == 0) {
         return 0;
     }
-    pmt_row *rows = PyMem_RawCalloc((size_t)t->ntypes, sizeof(pmt_row));
+    pmt_row *rows = pmt_raw_calloc((size_t)t->ntypes, sizeof(pmt_row));
     if (rows == NULL) {
         PyErr_NoMemory();
         return -1;

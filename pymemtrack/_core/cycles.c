@@ -133,7 +133,7 @@ cyc_realloc(cyc_ctx *c, void *p, size_t old_bytes, size_t new_bytes)
     if (fail_countdown > 0 && --fail_countdown == 0) {
         return NULL;
     }
-    void *q = PyMem_RawRealloc(p, new_bytes ? new_bytes : 1);
+    void *q = pmt_raw_realloc(p, new_bytes ? new_bytes : 1);
     if (q != NULL) {
         c->bytes = c->bytes - old_bytes + new_bytes;
         if (c->bytes > c->peak) {
@@ -160,7 +160,7 @@ static void
 cyc_free(cyc_ctx *c, void *p, size_t bytes)
 {
     if (p != NULL) {
-        PyMem_RawFree(p);
+        pmt_raw_free(p);
         c->bytes -= bytes;
     }
 }

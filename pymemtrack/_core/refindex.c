@@ -30,7 +30,7 @@ reserve_nodes(pmt_refindex *ix, Py_ssize_t need)
     while (cap < need) {
         cap *= 2;
     }
-    PyObject **objs = PyMem_RawRealloc(ix->objs, (size_t)cap * sizeof(PyObject *));
+    PyObject **objs = pmt_raw_realloc(ix->objs, (size_t)cap * sizeof(PyObject *));
     if (objs == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -212,7 +212,7 @@ edge_visit(PyObject *dst, void *arg)
     if (f->len == f->cap) {
         Py_ssize_t cap = f->cap ? f->cap * 2 : 1 << 16;
         pmt_node *fdst = cap >= (Py_ssize_t)UINT32_MAX ? NULL
-                         : PyMem_RawRealloc(f->fdst, (size_t)cap * sizeof(pmt_node));
+                         : pmt_raw_realloc(f->fdst, (size_t)cap * sizeof(pmt_node));
         if (fdst == NULL) {
             f->status = cap >= (Py_ssize_t)UINT32_MAX ? EDGES_TOO_MANY : EDGES_OOM;
             return -1;
@@ -250,7 +250,7 @@ build_reverse(pmt_refindex *ix, const fwd_edges *f)
     for (Py_ssize_t v = 0; v < ix->n; v++) {
         roff[v + 1] += roff[v];             /* roff[v] = start of v's list */
     }
-    ix->rsrc = PyMem_RawMalloc((size_t)(ix->nedges ? ix->nedges : 1) * sizeof(pmt_node));
+    ix->rsrc = pmt_raw_malloc((size_t)(ix->nedges ? ix->nedges : 1) * sizeof(pmt_node));
     if (ix->rsrc == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -273,7 +273,7 @@ index_edges(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra, pmt_nod
             fwd_edges *f)
 {
     pmt_ptrmap others;
-    uintptr_t *saved = PyMem_RawMalloc((size_t)(ix->ntracked ? ix->ntracked : 1)
+    uintptr_t *saved = pmt_raw_malloc((size_t)(ix->ntracked ? ix->ntracked : 1)
                                        * sizeof(uintptr_t));
     pmt_ptrmap_init(&others);
     if (saved == NULL) {
@@ -284,8 +284,8 @@ index_edges(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra, pmt_nod
     mark_nodes(ix, saved);
     /* No Python code, no deallocation from here to unmark_nodes. */
     if (add_extras(ix, extra, nextra, nodes, &others) == 0) {
-        f->foff = PyMem_RawMalloc((size_t)(ix->n + 1) * sizeof(uint32_t));
-        ix->roff = PyMem_RawCalloc((size_t)ix->n + 1, sizeof(uint32_t));
+        f->foff = pmt_raw_malloc((size_t)(ix->n + 1) * sizeof(uint32_t));
+        ix->roff = pmt_raw_calloc((size_t)ix->n + 1, sizeof(uint32_t));
         f->others = &others;
         f->first_other = (pmt_node)ix->ntracked;
         f->other_counts = ix->roff == NULL ? NULL : ix->roff + ix->ntracked + 1;
@@ -304,7 +304,7 @@ index_edges(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra, pmt_nod
             PMT_GC_PREV(ix->objs[i]) = saved[i];
         }
     }
-    PyMem_RawFree(saved);
+    pmt_raw_free(saved);
     pmt_ptrmap_clear(&others);
     if (f->status == EDGES_OOM) {
         PyErr_NoMemory();
@@ -336,8 +336,8 @@ pmt_refindex_build(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra,
             ret = build_reverse(ix, &f);
         }
     }
-    PyMem_RawFree(f.foff);
-    PyMem_RawFree(f.fdst);
+    pmt_raw_free(f.foff);
+    pmt_raw_free(f.fdst);
     return ret;
 }
 
@@ -362,8 +362,8 @@ pmt_refindex_free(pmt_refindex *ix)
     PyObject *holder = ix->holder;
     Py_ssize_t n = ix->n;
     int was_enabled = ix->gc_was_enabled;
-    PyMem_RawFree(ix->roff);
-    PyMem_RawFree(ix->rsrc);
+    pmt_raw_free(ix->roff);
+    pmt_raw_free(ix->rsrc);
     memset(ix, 0, sizeof(*ix));
     /* Last: a released object may run arbitrary code in its deallocator. */
     if (holder != NULL) {
@@ -373,7 +373,7 @@ pmt_refindex_free(pmt_refindex *ix)
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_DECREF(objs[i]);
         }
-        PyMem_RawFree(objs);
+        pmt_raw_free(objs);
     }
     if (was_enabled) {
         PyGC_Enable();
@@ -427,7 +427,7 @@ pmt_read_ids(PyObject *ids, const char *what, uintptr_t **out, Py_ssize_t *nout)
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            uintptr_t *bigger = PyMem_RawRealloc(addrs, (size_t)cap * sizeof(uintptr_t));
+            uintptr_t *bigger = pmt_raw_realloc(addrs, (size_t)cap * sizeof(uintptr_t));
             if (bigger == NULL) {
                 PyErr_NoMemory();
                 break;
@@ -438,7 +438,7 @@ pmt_read_ids(PyObject *ids, const char *what, uintptr_t **out, Py_ssize_t *nout)
     }
     Py_DECREF(it);
     if (PyErr_Occurred()) {
-        PyMem_RawFree(addrs);
+        pmt_raw_free(addrs);
         return -1;
     }
     if (n > 1) {

@@ -53,7 +53,7 @@ Py_ssize_t pmt_refindex_unexplained(const pmt_refindex *ix, pmt_node v);
 void pmt_refindex_free(pmt_refindex *ix);
 
 /* The addresses that ids (an iterable of ints, or NULL/None) yields, sorted,
-   in raw memory the caller frees with PyMem_RawFree. 0 or -1 with an exception. */
+   in raw memory the caller frees with pmt_raw_free. 0 or -1 with an exception. */
 int pmt_read_ids(PyObject *ids, const char *what, uintptr_t **out, Py_ssize_t *nout);
 
 /* Whether addr is in the sorted array ids[0 .. n). */

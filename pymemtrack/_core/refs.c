@@ -46,11 +46,11 @@ grow_state(search *s, Py_ssize_t need)
     while (cap < need) {
         cap *= 2;
     }
-    pmt_node *parent = PyMem_RawRealloc(s->parent, (size_t)cap * sizeof(pmt_node));
+    pmt_node *parent = pmt_raw_realloc(s->parent, (size_t)cap * sizeof(pmt_node));
     if (parent != NULL) {
         s->parent = parent;
     }
-    uint32_t *depth = parent ? PyMem_RawRealloc(s->depth, (size_t)cap * sizeof(uint32_t)) : NULL;
+    uint32_t *depth = parent ? pmt_raw_realloc(s->depth, (size_t)cap * sizeof(uint32_t)) : NULL;
     if (depth == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -77,7 +77,7 @@ search_init(search *s, int backrefs, PyObject *const *targets, Py_ssize_t ntarge
     if (pmt_read_ids(ignore_ids, "extra_ignore", &s->ignore, &s->nignore) < 0) {
         return -1;
     }
-    s->starts = PyMem_RawMalloc((size_t)(ntargets ? ntargets : 1) * sizeof(pmt_node));
+    s->starts = pmt_raw_malloc((size_t)(ntargets ? ntargets : 1) * sizeof(pmt_node));
     if (s->starts == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -112,13 +112,13 @@ static void
 search_free(search *s)
 {
     clear_neighbours(s);
-    PyMem_RawFree(s->nbr);
-    PyMem_RawFree(s->nbrnode);
-    PyMem_RawFree(s->starts);
-    PyMem_RawFree(s->parent);
-    PyMem_RawFree(s->depth);
-    PyMem_RawFree(s->queue);
-    PyMem_RawFree(s->ignore);
+    pmt_raw_free(s->nbr);
+    pmt_raw_free(s->nbrnode);
+    pmt_raw_free(s->starts);
+    pmt_raw_free(s->parent);
+    pmt_raw_free(s->depth);
+    pmt_raw_free(s->queue);
+    pmt_raw_free(s->ignore);
     pmt_ptrmap_clear(&s->fmap);
     PyObject **fobjs = s->fobjs;
     Py_ssize_t fn = s->fn;
@@ -127,7 +127,7 @@ search_free(search *s)
     for (Py_ssize_t i = 0; i < fn; i++) {
         Py_DECREF(fobjs[i]);
     }
-    PyMem_RawFree(fobjs);
+    pmt_raw_free(fobjs);
     pmt_refindex_free(&s->ix);
 }
 
@@ -145,7 +145,7 @@ node_of(search *s, PyObject *op)
     }
     if (s->fn == s->fcap) {
         Py_ssize_t cap = s->fcap ? s->fcap * 2 : 256;
-        PyObject **objs = PyMem_RawRealloc(s->fobjs, (size_t)cap * sizeof(PyObject *));
+        PyObject **objs = pmt_raw_realloc(s->fobjs, (size_t)cap * sizeof(PyObject *));
         if (objs == NULL) {
             PyErr_NoMemory();
             return PMT_NO_NODE;
@@ -166,7 +166,7 @@ push(search *s, pmt_node v, uint32_t depth, pmt_node parent)
 {
     if (s->qtail == s->qcap) {
         Py_ssize_t cap = s->qcap ? s->qcap * 2 : 256;
-        pmt_node *q = PyMem_RawRealloc(s->queue, (size_t)cap * sizeof(pmt_node));
+        pmt_node *q = pmt_raw_realloc(s->queue, (size_t)cap * sizeof(pmt_node));
         if (q == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -185,12 +185,12 @@ hold_neighbour(search *s, PyObject *op, pmt_node v)
 {
     if (s->nnbr == s->nbrcap) {
         Py_ssize_t cap = s->nbrcap ? s->nbrcap * 2 : 64;
-        PyObject **nbr = PyMem_RawRealloc(s->nbr, (size_t)cap * sizeof(PyObject *));
+        PyObject **nbr = pmt_raw_realloc(s->nbr, (size_t)cap * sizeof(PyObject *));
         if (nbr != NULL) {
             s->nbr = nbr;
         }
         pmt_node *nodes = nbr == NULL ? NULL
-                          : PyMem_RawRealloc(s->nbrnode, (size_t)cap * sizeof(pmt_node));
+                          : pmt_raw_realloc(s->nbrnode, (size_t)cap * sizeof(pmt_node));
         if (nodes == NULL) {
             s->oom = 1;
             return -1;
@@ -398,7 +398,7 @@ pmt_find_chain(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t na
         PyList_SET_ITEM(res, 0, Py_NewRef(obj));
     }
 done:
-    PyMem_RawFree(stop);
+    pmt_raw_free(stop);
     search_free(&s);
     return res;
 }
@@ -491,9 +491,9 @@ pmt_ref_graph(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     }
     /* Hold the start objects: the caller's list may change under a filter. */
     Py_ssize_t nobjs = PyList_GET_SIZE(objs);
-    PyObject **held = PyMem_RawMalloc((size_t)(nobjs ? nobjs : 1) * sizeof(PyObject *));
+    PyObject **held = pmt_raw_malloc((size_t)(nobjs ? nobjs : 1) * sizeof(PyObject *));
     if (held == NULL) {
-        PyMem_RawFree(cull);
+        pmt_raw_free(cull);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < nobjs; i++) {
@@ -537,8 +537,8 @@ done:
     for (Py_ssize_t i = 0; i < nobjs; i++) {
         Py_DECREF(held[i]);
     }
-    PyMem_RawFree(held);
-    PyMem_RawFree(cull);
+    pmt_raw_free(held);
+    pmt_raw_free(cull);
     return entries;
 }
 
@@ -659,8 +659,8 @@ pmt_retention_paths(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
     res = Py_BuildValue("(nnO)", unexplained, direct, paths);
 done:
     Py_XDECREF(paths);
-    PyMem_RawFree(roots);
-    PyMem_RawFree(skip);
+    pmt_raw_free(roots);
+    pmt_raw_free(skip);
     search_free(&s);
     return res;
 }
@@ -680,8 +680,8 @@ pmt_leaking_objects(PyObject *Py_UNUSED(module), PyObject *objects)
     /* The extras: the objects, then the container passed in and its copy,
        which objgraph does not count as referrers. */
     Py_ssize_t nitems = items ? PySequence_Fast_GET_SIZE(items) : 0;
-    PyObject **extra = PyMem_RawMalloc((size_t)(nitems + 2) * sizeof(PyObject *));
-    pmt_node *nodes = PyMem_RawMalloc((size_t)(nitems + 2) * sizeof(pmt_node));
+    PyObject **extra = pmt_raw_malloc((size_t)(nitems + 2) * sizeof(PyObject *));
+    pmt_node *nodes = pmt_raw_malloc((size_t)(nitems + 2) * sizeof(pmt_node));
     pmt_refindex ix;
     memset(&ix, 0, sizeof(ix));
     PyObject *res = NULL;
@@ -714,8 +714,8 @@ pmt_leaking_objects(PyObject *Py_UNUSED(module), PyObject *objects)
     }
 done:
     pmt_refindex_free(&ix);
-    PyMem_RawFree(extra);
-    PyMem_RawFree(nodes);
+    pmt_raw_free(extra);
+    pmt_raw_free(nodes);
     Py_XDECREF(items);
     return res;
 }

@@ -347,13 +347,13 @@ defer(pmt_sizer *s, pmt_typestat *e, PyObject *op)
             PyErr_NoMemory();
             return -1;
         }
-        PyObject **objs = PyMem_RawRealloc(s->objs, (size_t)cap * sizeof(PyObject *));
+        PyObject **objs = pmt_raw_realloc(s->objs, (size_t)cap * sizeof(PyObject *));
         if (objs == NULL) {
             PyErr_NoMemory();
             return -1;
         }
         s->objs = objs;
-        pmt_typestat **entries = PyMem_RawRealloc(s->entries, (size_t)cap * sizeof(*entries));
+        pmt_typestat **entries = pmt_raw_realloc(s->entries, (size_t)cap * sizeof(*entries));
         if (entries == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -472,8 +472,8 @@ pmt_sizer_clear(pmt_sizer *s)
     for (Py_ssize_t i = 0; i < s->n; i++) {
         Py_XDECREF(s->objs[i]);
     }
-    PyMem_RawFree(s->objs);
-    PyMem_RawFree(s->entries);
+    pmt_raw_free(s->objs);
+    pmt_raw_free(s->entries);
     Py_CLEAR(s->name);
     s->objs = NULL;
     s->entries = NULL;

@@ -359,7 +359,7 @@ snapshot_from_rows(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObj
         return NULL;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    pmt_row *rows = PyMem_RawCalloc(n > 0 ? (size_t)n : 1, sizeof(pmt_row));
+    pmt_row *rows = pmt_raw_calloc(n > 0 ? (size_t)n : 1, sizeof(pmt_row));
     if (rows == NULL) {
         Py_DECREF(fast);
         return PyErr_NoMemory();

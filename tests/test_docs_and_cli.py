@@ -1,6 +1,7 @@
 """Docstring examples run; the command line and the demo work; no silent fallback."""
 
 import doctest
+import importlib
 import os
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
                                   "pymemtrack.monitor", "pymemtrack.runner",
                                   "pymemtrack.attach", "pymemtrack._attach_bootstrap"])
 def test_docstring_examples_run(name):
-    module = sys.modules[name]   # pymemtrack.snapshot the attribute is the function
+    module = importlib.import_module(name)   # pymemtrack.snapshot the attribute is a function
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
     assert result.attempted > 0
     assert result.failed == 0

@@ -42,7 +42,7 @@ def test_leaking_test_fails_and_names_the_type_and_holder(pytester):
     assert "per run: +1 +1 +1 +1" in out
     assert "x4 calls: +4 +4 (>= 2)" in out
     assert "sample test_it.Session at 0x" in out
-    assert "held by: test_it.REGISTRY: list[" in out
+    assert "held by: test_it.REGISTRY [" in out or "held by: test_it.REGISTRY: list[" in out
     assert "LEAK test_it.py::test_open" in out
 
 

@@ -400,6 +400,11 @@ def test_snapshot_options_and_printing():
     with pytest.raises(TypeError):
         pymemtrack.Snapshot(sizes=1, bogus=2)
 
+    class MySnapshot(pymemtrack.Snapshot):
+        pass
+
+    assert MySnapshot(sizes=True, deep=True).total_size > 0
+
 
 def test_type_sizes_arguments():
     with pytest.raises(TypeError, match="ignore"):

@@ -378,8 +378,12 @@ pmt_sizer_add(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
         return defer(s, e, op);
     }
     if (size < 0) {
-        /* A core C __sizeof__ failed: never expected; count the basic size
-           and warn after the walk. */
+        /* A core C __sizeof__ failed: out of memory for the int it returns
+           (raised), or something never expected (count the basic size and
+           warn after the walk). */
+        if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+            return -1;
+        }
         PyErr_Clear();
         e->size_kind = KIND_BROKEN_UNWARNED;
         size = fallback_size(op);
@@ -408,7 +412,8 @@ size_deferred(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
     if (e->size_kind == KIND_DEFERRED) {
         size = call_sizeof(s->name, op);
         if (size < 0) {
-            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception)
+                || PyErr_ExceptionMatches(PyExc_MemoryError)) {
                 return -1;
             }
             PyObject *exc_type, *exc, *tb;
@@ -561,6 +566,9 @@ assign_owners(fill_ctx *f)
         }
         Py_ssize_t size = native_size(dict_row, d);
         if (size < 0) {         /* -2 cannot happen for dict; -1: a failed C call */
+            if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+                return -1;
+            }
             PyErr_Clear();
             size = fallback_size(d);
         }

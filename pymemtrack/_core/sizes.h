@@ -27,9 +27,11 @@ int pmt_sizer_init(pmt_sizer *s);
 int pmt_sizer_add(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op);
 
 /* Sizes the deferred objects (this runs their __sizeof__), releases them and
-   s. A __sizeof__ that raises an Exception or returns a non-int or negative
-   size counts its objects with their basic size, and warns once per type
-   (RuntimeWarning). 0, or -1 with an exception (then nothing is leaked). */
+   s. A __sizeof__ that raises an Exception (other than MemoryError) or
+   returns a non-int or negative size counts its objects with their basic
+   size, and warns once per type (RuntimeWarning). 0, or -1 with an
+   exception (MemoryError, a BaseException, a warning made an error); then
+   nothing is leaked either. */
 int pmt_sizer_finish(pmt_sizer *s, pmt_typetable *t);
 
 /* Releases s without sizing (error paths); keeps any current exception. */

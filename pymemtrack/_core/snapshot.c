@@ -137,8 +137,18 @@ fill_snapshot_table(PyTypeObject *cls, pmt_typetable *t, int sizes, int deep)
     if (!sizes && !deep) {
         return pmt_types_from_heap(t);
     }
-    PyObject *module = PyType_GetModule(cls);
+    /* The module of the first class in the MRO made from our spec (cls may
+       be a Python subclass, which has none). */
+    PyObject *module = NULL;
+    PyObject *mro = cls->tp_mro;
+    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro) && module == NULL; i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (base->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+            module = ((PyHeapTypeObject *)base)->ht_module;
+        }
+    }
     if (module == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Snapshot subclass without pymemtrack._core in its MRO");
         return -1;
     }
     PyObject *own[8];

@@ -3,11 +3,11 @@
 Three measurements, each on a heap built here (medians of several runs,
 time.perf_counter):
 
-1. Building the reverse-reference index over ~1M GC objects, against a
-   counts-only snapshot of the same heap (target: at most 3x).
-2. A backref chain several hundred links long (the cached-exception story)
+1. A backref chain several hundred links long (the cached-exception story)
    on a heap of a few hundred thousand objects: find_backref_chain, ours
    and objgraph's, both with max_depth large enough (target: >= 20x).
+2. Building the reverse-reference index over ~1M GC objects, against a
+   counts-only snapshot of the same heap (target: at most 3x).
 3. show_backrefs(max_depth=6) on a ~1M-object heap. Both tools run
    gc.collect() first: a bare gc.collect() is timed beside the whole calls,
    and each tool's own work is timed with gc.collect() made a no-op right
@@ -70,7 +70,7 @@ def bench_index(repeat: int) -> None:
     snap = median_ms(_core.Snapshot, repeat)
     index = median_ms(_core.refindex_info, repeat)
     info = _core.refindex_info()
-    print(f"1. reference index over {n:,} GC objects ({info['edges']:,} edges)")
+    print(f"2. reference index over {n:,} GC objects ({info['edges']:,} edges)")
     print(f"   counts-only snapshot (pymemtrack.snapshot)  {snap:9.1f} ms")
     print(f"   reverse-reference index build + free        {index:9.1f} ms")
     print(f"   ratio index / snapshot                      {index / snap:9.2f}x   (target <= 3x)")
@@ -95,7 +95,7 @@ def bench_chain(repeat: int, raises: int) -> None:
         collect = median_ms(gc.collect, repeat)
         why = median_ms(lambda: pymemtrack.why_alive(req), repeat)
         default = objgraph.find_backref_chain(req, objgraph.is_proper_module)
-        print(f"2. backref chain of {links} links on {n:,} GC objects "
+        print(f"1. backref chain of {links} links on {n:,} GC objects "
               f"({raises} raises of one cached exception)")
         print(f"   objgraph.find_backref_chain                 {theirs:9.1f} ms")
         print(f"   pymemtrack.find_backref_chain               {ours:9.1f} ms")

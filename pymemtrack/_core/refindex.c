@@ -140,7 +140,7 @@ unmark_nodes(pmt_refindex *ix, const uintptr_t *saved)
 static pmt_node
 marked_node(PyObject *op)
 {
-    if (!PyObject_GC_IsTracked(op)) {
+    if (!pmt_gc_is_tracked(op)) {
         return PMT_NO_NODE;
     }
     uintptr_t h = PMT_GC_PREV(op);
@@ -187,7 +187,7 @@ edge_visit(PyObject *dst, void *arg)
 {
     fwd_edges *f = (fwd_edges *)arg;
     pmt_node v = PMT_NO_NODE;
-    if (PyObject_GC_IsTracked(dst)) {
+    if (pmt_gc_is_tracked(dst)) {
         uintptr_t *prev = &PMT_GC_PREV(dst);
         uintptr_t h = *prev;
         if (h & PMT_MARK) {

@@ -376,7 +376,8 @@ mark_reachable(pmt_cyc *c)
         }
         size_t e = c->hoff[k], end = c->hoff[k + 1];
         if (sp + (Py_ssize_t)(end - e) > cap
-            && pmt_cyc_grow(c, (void **)&stack, &cap, sp + (Py_ssize_t)(end - e), sizeof(uint32_t)) < 0) {
+            && pmt_cyc_grow(c, (void **)&stack, &cap, sp + (Py_ssize_t)(end - e),
+                            sizeof(uint32_t)) < 0) {
             goto done;
         }
         for (; e < end; e++) {
@@ -447,7 +448,8 @@ build_subgraph(pmt_cyc *c)
                 continue;
             }
             if (c->ne == c->ecap
-                && pmt_cyc_grow(c, (void **)&c->edges, &c->ecap, c->ne + 1, sizeof(Py_ssize_t)) < 0) {
+                && pmt_cyc_grow(c, (void **)&c->edges, &c->ecap, c->ne + 1,
+                                sizeof(Py_ssize_t)) < 0) {
                 goto nomem;
             }
             c->edges[c->ne++] = node_of(c, t);

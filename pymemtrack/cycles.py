@@ -60,7 +60,7 @@ __all__ = [
     "show_cycle",
 ]
 
-# Flags per object from the C core (pymemtrack/_core/cycles.h).
+# Flags per object from the C core (pymemtrack/_core/scc.h).
 _FINALIZE = 1
 _LEGACY = 2
 _FINALIZED = 4
@@ -72,6 +72,7 @@ _MEMBER = 16
 _FOLDED = (list, tuple, dict, set, frozenset, types.CellType)
 _LOOP_CANDIDATES = 8
 
+
 class Finalizer(NamedTuple):
     """One object of a cycle whose type has a finalizer.
 
@@ -81,6 +82,13 @@ class Finalizer(NamedTuple):
     ``gc.garbage``). ``finalized`` is true when the finalizer already ran (the
     object was resurrected; it will not run again). ``in_loop`` is false for
     objects the loop only keeps alive.
+
+    Example:
+
+        >>> def gen():
+        ...     yield
+        >>> Finalizer(gen(), 'tp_finalize', False, True).describe()
+        'generator (C tp_finalize)'
     """
 
     obj: Any
@@ -238,6 +246,14 @@ class CycleReport(List[Cycle]):
     ``side_bytes`` (the peak of its side memory), ``traverse_errors``
     (``(type, referent type)`` pairs for types whose ``tp_traverse`` reports
     more references than exist) and ``title``.
+
+    Example:
+
+        >>> report = CycleReport(title='Nothing here')
+        >>> print(report)
+        Nothing here: 0 cycles, 0 objects, 0 bytes
+        >>> report.objects, report.size
+        (0, 0)
     """
 
     def __init__(self, cycles: Sequence[Cycle] = (), title: str = "Garbage cycles") -> None:
@@ -534,8 +550,8 @@ def _describe(cycles: List[Cycle], index: int) -> List[str]:
     lines.append("    objects: " + ", ".join(f"{k:,} {t}" for t, k in first.types.items()))
     owned = [o for c in cycles for o in c.owned]
     if owned:
-        lines.append("    owns:    " + _type_counts(owned) +
-                     (" (non-GC, freed with it)" if n == 1 else " in all (non-GC, freed with them)"))
+        tail = " (non-GC, freed with it)" if n == 1 else " in all (non-GC, freed with them)"
+        lines.append("    owns:    " + _type_counts(owned) + tail)
     if first.finalizers:
         fin = collections.Counter(f.describe() for f in first.finalizers)
         lines.append("    finalizers: " + ", ".join(
@@ -548,7 +564,8 @@ def _describe(cycles: List[Cycle], index: int) -> List[str]:
 
 def _type_counts(objs: List[Any]) -> str:
     counts = collections.Counter(type(o).__name__ for o in objs)
-    return ", ".join(f"{k:,} {t}" for t, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{k:,} {t}" for t, k in ranked)
 
 
 def _find_loop(members: List[Any]) -> List[Any]:
@@ -644,7 +661,8 @@ def _loop_text(path: List[Any], max_steps: int) -> str:
     steps.append(_node_name(path[0]))
     if len(steps) > max_steps + 1:
         hidden = len(steps) - max_steps
-        steps = steps[: max_steps // 2] + [f"... ({hidden} more)"] + steps[-(max_steps - max_steps // 2):]
+        head, tail_n = max_steps // 2, max_steps - max_steps // 2
+        steps = steps[:head] + [f"... ({hidden} more)"] + steps[-tail_n:]
     return " -> ".join(steps)
 
 
@@ -666,7 +684,8 @@ def _write_dot(cycle: Cycle, path: str, max_nodes: int) -> int:
     for obj in drawn:
         for ref in gc.get_referents(obj):
             if id(ref) in ids:
-                lines.append(f'  o{id(obj)} -> o{id(ref)} [label="{_quote(edge_label(obj, ref))}"];')
+                label = _quote(edge_label(obj, ref))
+                lines.append(f'  o{id(obj)} -> o{id(ref)} [label="{label}"];')
     if len(cycle.objects) > len(drawn):
         lines.append(f'  more [label="{len(cycle.objects) - len(drawn)} more objects", '
                      'shape=plaintext, fillcolor=white];')

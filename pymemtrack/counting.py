@@ -248,14 +248,14 @@ def get_new_ids(
     new_ids = _state["new"]
     if skip_update:
         return new_ids
-    if shortnames is None:
-        shortnames = _state["shortnames"]
-    else:
-        _state["shortnames"] = shortnames
+    # Nothing is stored until the walk succeeded: a bad shortnames (its
+    # __bool__ raises) or a MemoryError must not poison the next call.
+    shortnames = _state["shortnames"] if shortnames is None else bool(shortnames)
     gc.collect()
-    current = _core.IdMap(bool(shortnames))
+    current = _core.IdMap(shortnames)
     raw = current.diff(_state["ids"])
     _state["ids"] = current
+    _state["shortnames"] = shortnames
     seen = set()
     rows = []
     for name, num_old, num_current, new in raw:

@@ -83,3 +83,20 @@ def test_filter_that_mutates_the_heap():
 
     stats = pymemtrack.typestats(filter=churn)
     assert stats["list"] > 0
+
+
+def test_a_failed_get_new_ids_leaves_its_state_usable():
+    """Found by tests/test_selfleak_api.py: a shortnames whose __bool__ raised
+    was stored first, and every later get_new_ids() call raised too."""
+    import io
+
+    class NoBool:
+        def __bool__(self):
+            raise RuntimeError("no truth value")
+
+    state = {}
+    pymemtrack.get_new_ids(limit=0, _state=state)
+    with pytest.raises(RuntimeError):
+        pymemtrack.get_new_ids(limit=0, shortnames=NoBool(), _state=state)
+    assert isinstance(pymemtrack.get_new_ids(limit=0, _state=state, file=io.StringIO()), dict)
+    assert state["shortnames"] is True

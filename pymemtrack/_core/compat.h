@@ -166,17 +166,6 @@ pmt_gc_next_hint(PyObject *op)
    every word back (refindex.c). */
 #define PMT_GC_PREV(op) (((uintptr_t *)(op))[-1])
 
-/* PyObject_GC_IsTracked() inline (it is a function call): a GC object
-   (type flag, then tp_is_gc as static types need) whose _gc_next is set. */
-static inline int
-pmt_gc_is_tracked(PyObject *op)
-{
-    PyTypeObject *tp = Py_TYPE(op);
-    return (tp->tp_flags & Py_TPFLAGS_HAVE_GC)
-           && (tp->tp_is_gc == NULL || tp->tp_is_gc(op))
-           && ((uintptr_t *)op)[-2] != 0;
-}
-
 /* Bytes CPython allocates in front of an object: the GC header, and from
    3.11 the managed __dict__ (3.12+: and __weakref__) pointers (bpo-45947,
    gh-95245). tracemalloc traces the start of the block, so looking an object

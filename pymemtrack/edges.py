@@ -115,6 +115,8 @@ def edge_label(src: Any, dst: Any, hint: Optional[str] = None) -> str:
         >>> edge_label(a, b, hint='.next'), edge_label(a, b, hint='.prev')
         ('.next', '.next')
     """
+    if hint is not None and not isinstance(hint, str):
+        raise TypeError(f"hint must be a str or None, not {type(hint).__name__}")
     if hint is not None and _attribute_holds(src, dst, hint):
         return hint
     return next(_iter_names(src, dst), "?")     # the first name: no need to find the rest

@@ -60,6 +60,8 @@ def sweep(call, points=None, limit=MAX_POINTS, collect=True):
     _core._fail_after(None)
     call()
     total = _core._fail_after(None)
+    if collect:
+        gc.collect()                         # what that call left in cycles goes first
     blocks, refs, enabled = _core._raw_blocks(), _type_refcounts(), gc.isenabled()
     injected = 0
     for n in (points or _points(total, limit)):

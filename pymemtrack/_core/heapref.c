@@ -4,6 +4,7 @@
    new object of the same type (or of a type with the same tag, 1 in 255) is
    taken for the old one: the price of holding nothing alive. */
 #include "heapref.h"
+#include "snapshot.h"
 
 #include <time.h>
 #include "deepwalk.h"
@@ -27,16 +28,6 @@ record_visit(PyObject *op, void *arg)
     }
     self->count++;
     return 0;
-}
-
-static double
-now(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-        return (double)time(NULL);
-    }
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static PyObject *
@@ -69,7 +60,7 @@ heapref_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
     }
     pmt_pagemap_init(&self->map, 1);
     self->deep = (char)deep;
-    self->timestamp = now();
+    self->timestamp = pmt_now();
     pmt_walk_opts opts = {
         .deep = deep,
         .ignore = ignore == Py_None ? NULL : ignore,

@@ -118,8 +118,8 @@ rows_from_table(pmt_typetable *t, pmt_row **out, Py_ssize_t *nout)
     return 0;
 }
 
-static double
-now(void)
+double
+pmt_now(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
@@ -179,7 +179,7 @@ snapshot_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     self->frozen = frozen;
-    self->timestamp = now();
+    self->timestamp = pmt_now();
     self->sizes = (char)sizes;
     self->deep = (char)deep;
     pmt_typetable t;
@@ -396,7 +396,7 @@ snapshot_from_rows(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObj
     self->nrows = flags[3] ? sort_merge(rows, n) : n;
     self->total_count = total_count;
     self->total_size = total_size;
-    self->timestamp = now();
+    self->timestamp = pmt_now();
     self->sizes = (char)flags[0];
     self->deep = (char)flags[1];
     self->relative = (char)flags[2];

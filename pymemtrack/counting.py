@@ -118,6 +118,7 @@ def show_most_common_types(
         list 2
         dict 1
     """
+    _check_file(file)
     stats = most_common_types(limit, objects, shortnames=shortnames, filter=filter)
     if not stats:
         return
@@ -195,6 +196,7 @@ def show_growth(
         >>> show_growth(peak_stats=peaks, filter=lambda o: isinstance(o, Session))
         Session        5        +5
     """
+    _check_file(file)
     if peak_stats is None:
         result = growth(limit, shortnames=shortnames, filter=filter)
     else:
@@ -238,6 +240,7 @@ def get_new_ids(
     if sortby not in _SORTBY:
         raise ValueError(f"sortby must be one of {sorted(_SORTBY)}, not {sortby!r}")
     _check_limit(limit)
+    _check_file(file)
     if not _state:
         _state["new"] = collections.defaultdict(set)
         _state["ids"] = None
@@ -245,14 +248,14 @@ def get_new_ids(
     new_ids = _state["new"]
     if skip_update:
         return new_ids
-    if shortnames is None:
-        shortnames = _state["shortnames"]
-    else:
-        _state["shortnames"] = shortnames
+    # Nothing is stored until the walk succeeded: a bad shortnames (its
+    # __bool__ raises) or a MemoryError must not poison the next call.
+    shortnames = _state["shortnames"] if shortnames is None else bool(shortnames)
     gc.collect()
-    current = _core.IdMap(bool(shortnames))
+    current = _core.IdMap(shortnames)
     raw = current.diff(_state["ids"])
     _state["ids"] = current
+    _state["shortnames"] = shortnames
     seen = set()
     rows = []
     for name, num_old, num_current, new in raw:
@@ -337,3 +340,10 @@ def _check_limit(limit: Optional[int]) -> None:
         raise TypeError(f"limit must be an int or None, not {type(limit).__name__}")
     if limit < 0:
         raise ValueError(f"limit must be >= 0 or None, not {limit}")
+
+
+def _check_file(file: Optional[TextIO]) -> None:
+    # Checked before any work, so a bad file cannot leave peaks or ids updated
+    # with nothing printed.
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"file must have a write() method or be None, not {type(file).__name__}")

@@ -252,13 +252,19 @@ def _kind(tp: type, owner: Optional[type]) -> str:
 
 
 def _type_name(tp: type) -> str:
-    name = _NAMES.get(tp)
+    # A class's metaclass may define __hash__/__eq__/__getattribute__: look
+    # builtins up only for plain types, and read names through type itself.
+    name = _NAMES.get(tp) if type(tp) is type else None
     if name is not None:
         return name
-    module = getattr(tp, "__module__", None)
+    try:
+        module = type.__getattribute__(tp, "__module__")
+    except AttributeError:
+        module = None
+    qual = type.__getattribute__(tp, "__name__")
     if module is None:
-        return f"<unknown module>.{tp.__name__}"
-    return f"{module}.{tp.__name__}"
+        return f"<unknown module>.{qual}"
+    return f"{module}.{qual}"
 
 
 def _percent(part: int, whole: int) -> int:

@@ -237,8 +237,13 @@ def _label(tp: type) -> str:
     """pympler's name for a type: str(type) without "<class '...'>"."""
     try:
         text = str(tp)
-    except Exception:  # a metaclass __repr__ that fails: name it plainly
-        text = f"{getattr(tp, '__module__', '?')}.{getattr(tp, '__qualname__', tp.__name__)}"
+    except Exception:  # a metaclass __repr__ that fails: name it plainly,
+        # through type itself (the metaclass's __getattribute__ may fail too)
+        try:
+            module = type.__getattribute__(tp, "__module__")
+        except AttributeError:
+            module = "?"
+        text = f"{module}.{type.__getattribute__(tp, '__qualname__')}"
     if " at 0x" in text:
         text = _ADDRESS.sub("", text)
     # match/group rather than sub(r"\2"): sub caches its compiled template

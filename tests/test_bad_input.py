@@ -27,6 +27,10 @@ import pymemtrack
     (lambda: pymemtrack.at(-1), ValueError, "addr"),
     (lambda: pymemtrack.at(2 ** 70), ValueError, "addr"),
     (lambda: pymemtrack.at_addrs(5), TypeError, "address_set"),
+    # found by tests/test_fuzz.py: these raised AttributeError after updating peaks/ids
+    (lambda: pymemtrack.show_growth(file=[]), TypeError, "file"),
+    (lambda: pymemtrack.show_most_common_types(file=[]), TypeError, "file"),
+    (lambda: pymemtrack.get_new_ids(file=3), TypeError, "file"),
 ])
 def test_bad_arguments_raise_clear_errors(call, exc, words):
     with pytest.raises(exc, match=words):
@@ -79,3 +83,20 @@ def test_filter_that_mutates_the_heap():
 
     stats = pymemtrack.typestats(filter=churn)
     assert stats["list"] > 0
+
+
+def test_a_failed_get_new_ids_leaves_its_state_usable():
+    """Found by tests/test_selfleak_api.py: a shortnames whose __bool__ raised
+    was stored first, and every later get_new_ids() call raised too."""
+    import io
+
+    class NoBool:
+        def __bool__(self):
+            raise RuntimeError("no truth value")
+
+    state = {}
+    pymemtrack.get_new_ids(limit=0, _state=state)
+    with pytest.raises(RuntimeError):
+        pymemtrack.get_new_ids(limit=0, shortnames=NoBool(), _state=state)
+    assert isinstance(pymemtrack.get_new_ids(limit=0, _state=state, file=io.StringIO()), dict)
+    assert state["shortnames"] is True

@@ -32,6 +32,13 @@
 #  define PMT_IS_IMMORTAL(op) 0
 #endif
 
+/* _PyObject_DebugMallocStats() (what sys._debugmallocstats() prints) is
+   exported on every version but moved to the internal headers in 3.11
+   (bpo-46202 split pycore_pymem.h out of the public API); declare it. */
+#if PY_VERSION_HEX >= 0x030B0000
+PyAPI_FUNC(int) _PyObject_DebugMallocStats(FILE *out);
+#endif
+
 /* PyType_GetModuleByDef() arrived in 3.11 (bpo-46613); methods that need the
    module state use METH_METHOD's defining_class instead, which 3.9+ has. */
 
@@ -159,5 +166,43 @@ pmt_gc_next_hint(PyObject *op)
     return NULL;
 #endif
 }
+
+/* The GC header (PyGC_Head: _gc_next, _gc_prev) sits right before every GC
+   object; its layout is internal since 3.9 but the same two words in every
+   default build 3.8-3.14. The collector itself borrows _gc_prev while it
+   runs (update_refs stores refcount copies there); the reference index does
+   the same, with collection disabled and no Python code running, and puts
+   every word back (refindex.c). */
+#define PMT_GC_PREV(op) (((uintptr_t *)(op))[-1])
+
+/* Bytes CPython allocates in front of an object: the GC header, and from
+   3.11 the managed __dict__ (3.12+: and __weakref__) pointers (bpo-45947,
+   gh-95245). tracemalloc traces the start of the block, so looking an object
+   up needs this; 3.11's own get_object_traceback() forgot the managed-dict
+   words and returns None for most class instances. */
+static inline size_t
+pmt_preheader_size(PyObject *op)
+{
+    size_t size = PyObject_IS_GC(op) ? 2 * sizeof(PyObject *) : 0;
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyType_HasFeature(Py_TYPE(op), Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_MANAGED_WEAKREF)) {
+        size += 2 * sizeof(PyObject *);
+    }
+#elif PY_VERSION_HEX >= 0x030B0000
+    if (PyType_HasFeature(Py_TYPE(op), Py_TPFLAGS_MANAGED_DICT)) {
+        size += 2 * sizeof(PyObject *);
+    }
+#endif
+    return size;
+}
+
+/* _PyTraceMalloc_GetTraceback() is exported by every version we support but
+   declared in an internal header from 3.13 (gh-106320 moved it). */
+#if PY_VERSION_HEX >= 0x030D0000
+PyAPI_FUNC(PyObject *) _PyTraceMalloc_GetTraceback(unsigned int domain, uintptr_t ptr);
+#endif
+/* Not a shim: every file allocates raw memory through rawmem.h (its rule), so
+   it comes with this header. */
+#include "rawmem.h"
 
 #endif /* PMT_COMPAT_H */

@@ -42,7 +42,7 @@ push(walk_ctx *w, PyObject *op)
             PyErr_NoMemory();
             return -1;
         }
-        PyObject **stack = PyMem_RawRealloc(w->stack, cap * sizeof(PyObject *));
+        PyObject **stack = pmt_raw_realloc(w->stack, cap * sizeof(PyObject *));
         if (stack == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -238,7 +238,7 @@ pmt_walk_objects(const pmt_walk_opts *opts, pmt_visit_fn visit, void *arg)
     }
     pmt_ptrset_clear(&w.skip);
     pmt_pagemap_clear(&w.seen);
-    PyMem_RawFree(w.stack);
+    pmt_raw_free(w.stack);
     return r < 0 ? -1 : 0;
 }
 

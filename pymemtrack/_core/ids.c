@@ -30,7 +30,7 @@ record_visit(PyObject *op, void *arg)
     walk_ctx *ctx = (walk_ctx *)arg;
     if (ctx->n == ctx->cap) {
         Py_ssize_t cap = ctx->cap ? ctx->cap * 2 : 4096;
-        record *recs = PyMem_RawRealloc(ctx->recs, (size_t)cap * sizeof(record));
+        record *recs = pmt_raw_realloc(ctx->recs, (size_t)cap * sizeof(record));
         if (recs == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -64,8 +64,8 @@ name_types(pmt_idmap *self, pmt_typetable *t, int shortnames)
     if (index == NULL) {
         return -1;
     }
-    self->names = PyMem_RawCalloc((size_t)t->ntypes + 1, sizeof(PyObject *));
-    self->starts = PyMem_RawCalloc((size_t)t->ntypes + 2, sizeof(Py_ssize_t));
+    self->names = pmt_raw_calloc((size_t)t->ntypes + 1, sizeof(PyObject *));
+    self->starts = pmt_raw_calloc((size_t)t->ntypes + 2, sizeof(Py_ssize_t));
     if (self->names == NULL || self->starts == NULL) {
         PyErr_NoMemory();
         goto error;
@@ -128,7 +128,7 @@ idmap_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
         for (Py_ssize_t i = 0; i < self->nnames; i++) {
             self->starts[i + 1] += self->starts[i];
         }
-        self->addrs = PyMem_RawMalloc((size_t)(ctx.n ? ctx.n : 1) * sizeof(uintptr_t));
+        self->addrs = pmt_raw_malloc((size_t)(ctx.n ? ctx.n : 1) * sizeof(uintptr_t));
         if (self->addrs == NULL) {
             PyErr_NoMemory();
             r = -1;
@@ -136,7 +136,7 @@ idmap_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
     }
     if (r == 0) {
         /* Bucket by name index (a counting sort), then sort each bucket. */
-        Py_ssize_t *fill = PyMem_RawMalloc((size_t)(self->nnames + 1) * sizeof(Py_ssize_t));
+        Py_ssize_t *fill = pmt_raw_malloc((size_t)(self->nnames + 1) * sizeof(Py_ssize_t));
         if (fill == NULL) {
             PyErr_NoMemory();
             r = -1;
@@ -147,14 +147,14 @@ idmap_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs)
                 pmt_typestat *e = pmt_types_find(&t, ctx.recs[i].type);
                 self->addrs[fill[e->flag]++] = ctx.recs[i].addr;
             }
-            PyMem_RawFree(fill);
+            pmt_raw_free(fill);
             for (Py_ssize_t k = 0; k < self->nnames; k++) {
                 qsort(self->addrs + self->starts[k],
                       (size_t)(self->starts[k + 1] - self->starts[k]), sizeof(uintptr_t), cmp_addr);
             }
         }
     }
-    PyMem_RawFree(ctx.recs);
+    pmt_raw_free(ctx.recs);
     pmt_types_clear(&t);
     if (r < 0) {
         Py_DECREF(self);
@@ -170,9 +170,9 @@ idmap_dealloc(pmt_idmap *self)
     for (Py_ssize_t i = 0; i < self->nnames; i++) {
         Py_DECREF(self->names[i]);
     }
-    PyMem_RawFree(self->names);
-    PyMem_RawFree(self->starts);
-    PyMem_RawFree(self->addrs);
+    pmt_raw_free(self->names);
+    pmt_raw_free(self->starts);
+    pmt_raw_free(self->addrs);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -245,7 +245,7 @@ idmap_diff(pmt_idmap *self, PyTypeObject *defining_class, PyObject *const *args,
         goto error;
     }
     Py_ssize_t nold_names = old ? old->nnames : 0;
-    matched = PyMem_RawCalloc((size_t)nold_names + 1, 1);
+    matched = pmt_raw_calloc((size_t)nold_names + 1, 1);
     if (matched == NULL) {
         PyErr_NoMemory();
         goto error;
@@ -285,11 +285,11 @@ idmap_diff(pmt_idmap *self, PyTypeObject *defining_class, PyObject *const *args,
             goto error;
         }
     }
-    PyMem_RawFree(matched);
+    pmt_raw_free(matched);
     Py_DECREF(old_index);
     return rows;
 error:
-    PyMem_RawFree(matched);
+    pmt_raw_free(matched);
     Py_XDECREF(old_index);
     Py_XDECREF(rows);
     return NULL;

@@ -1,9 +1,15 @@
 /* pymemtrack._core: module definition, multi-phase init and state only. */
 #include "compat.h"
+#include "alloc.h"
+#include "frames.h"
 #include "heapref.h"
+#include "cycles.h"
 #include "ids.h"
+#include "memory.h"
 #include "query.h"
+#include "refs.h"
 #include "sizes.h"
+#include "rawmem.h"
 #include "snapshot.h"
 
 typedef struct {
@@ -34,6 +40,12 @@ pmt_exec(PyObject *module)
 #endif
     pmt_state *st = PyModule_GetState(module);
     if (PyModule_AddFunctions(module, pmt_query_methods) < 0
+        || PyModule_AddFunctions(module, pmt_refs_methods) < 0
+        || PyModule_AddFunctions(module, pmt_alloc_methods) < 0
+        || PyModule_AddFunctions(module, pmt_frames_methods) < 0
+        || PyModule_AddFunctions(module, pmt_cycles_methods) < 0
+        || PyModule_AddFunctions(module, pmt_memory_methods) < 0
+        || PyModule_AddFunctions(module, pmt_rawmem_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
         || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0
         || PyModule_AddFunctions(module, pmt_sizes_methods) < 0

@@ -23,7 +23,7 @@ pmt_pagemap_clear(pmt_pagemap *m)
     if (m->pages.keys != NULL) {
         for (size_t i = 0; i <= m->pages.mask; i++) {
             if (m->pages.keys[i] != 0) {
-                PyMem_RawFree((void *)(uintptr_t)m->pages.values[i]);
+                pmt_raw_free((void *)(uintptr_t)m->pages.values[i]);
             }
         }
     }
@@ -50,13 +50,13 @@ page_of(pmt_pagemap *m, uintptr_t addr, int create)
         if (!create) {
             return NULL;
         }
-        page = PyMem_RawCalloc(1, page_bytes(m));
+        page = pmt_raw_calloc(1, page_bytes(m));
         if (page == NULL) {
             PyErr_NoMemory();
             return NULL;
         }
         if (pmt_ptrmap_put(&m->pages, key, (uint64_t)(uintptr_t)page) < 0) {
-            PyMem_RawFree(page);
+            pmt_raw_free(page);
             return NULL;
         }
         m->npages++;

@@ -21,7 +21,7 @@ pmt_ptrset_init(pmt_ptrset *s)
 void
 pmt_ptrset_clear(pmt_ptrset *s)
 {
-    PyMem_RawFree(s->slots);
+    pmt_raw_free(s->slots);
     pmt_ptrset_init(s);
 }
 
@@ -43,7 +43,7 @@ grow(pmt_ptrset *s)
         PyErr_NoMemory();
         return -1;
     }
-    uint64_t *slots = PyMem_RawCalloc(cap, sizeof(uint64_t));
+    uint64_t *slots = pmt_raw_calloc(cap, sizeof(uint64_t));
     if (slots == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -54,7 +54,7 @@ grow(pmt_ptrset *s)
                 insert_new(slots, cap - 1, s->slots[i]);
             }
         }
-        PyMem_RawFree(s->slots);
+        pmt_raw_free(s->slots);
     }
     s->slots = slots;
     s->mask = cap - 1;
@@ -118,8 +118,8 @@ pmt_ptrmap_init(pmt_ptrmap *m)
 void
 pmt_ptrmap_clear(pmt_ptrmap *m)
 {
-    PyMem_RawFree(m->keys);
-    PyMem_RawFree(m->values);
+    pmt_raw_free(m->keys);
+    pmt_raw_free(m->values);
     pmt_ptrmap_init(m);
 }
 
@@ -131,10 +131,10 @@ map_grow(pmt_ptrmap *m)
         PyErr_NoMemory();
         return -1;
     }
-    uint64_t *keys = PyMem_RawCalloc(cap, sizeof(uint64_t));
-    uint64_t *values = keys == NULL ? NULL : PyMem_RawMalloc(cap * sizeof(uint64_t));
+    uint64_t *keys = pmt_raw_calloc(cap, sizeof(uint64_t));
+    uint64_t *values = keys == NULL ? NULL : pmt_raw_malloc(cap * sizeof(uint64_t));
     if (values == NULL) {
-        PyMem_RawFree(keys);
+        pmt_raw_free(keys);
         PyErr_NoMemory();
         return -1;
     }
@@ -149,8 +149,8 @@ map_grow(pmt_ptrmap *m)
                 values[j] = m->values[i];
             }
         }
-        PyMem_RawFree(m->keys);
-        PyMem_RawFree(m->values);
+        pmt_raw_free(m->keys);
+        pmt_raw_free(m->values);
     }
     m->keys = keys;
     m->values = values;

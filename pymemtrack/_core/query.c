@@ -112,7 +112,7 @@ objvec_push(objvec *v, PyObject *op)
             PyErr_NoMemory();
             return -1;
         }
-        PyObject **items = PyMem_RawRealloc(v->items, (size_t)cap * sizeof(PyObject *));
+        PyObject **items = pmt_raw_realloc(v->items, (size_t)cap * sizeof(PyObject *));
         if (items == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -139,7 +139,7 @@ objvec_to_list(objvec *v)
             PyList_SET_ITEM(list, i, v->items[i]);
         }
     }
-    PyMem_RawFree(v->items);
+    pmt_raw_free(v->items);
     v->items = NULL;
     v->len = v->cap = 0;
     return list;
@@ -370,7 +370,7 @@ pmt_at(PyObject *Py_UNUSED(module), PyObject *addr)
     addr_ctx ctx = {.addrs = &target, .n = 1};
     int r = pmt_walk_heap(at_visit, &ctx);
     PyObject *found = ctx.found.len ? ctx.found.items[0] : NULL;
-    PyMem_RawFree(ctx.found.items);
+    pmt_raw_free(ctx.found.items);
     if (r < 0) {
         Py_XDECREF(found);
         return NULL;
@@ -429,7 +429,7 @@ read_addresses(PyObject *address_set, addr_ctx *ctx)
         }
         if (ctx->n == cap) {
             cap = cap ? cap * 2 : 64;
-            uintptr_t *addrs = PyMem_RawRealloc(ctx->addrs, (size_t)cap * sizeof(uintptr_t));
+            uintptr_t *addrs = pmt_raw_realloc(ctx->addrs, (size_t)cap * sizeof(uintptr_t));
             if (addrs == NULL) {
                 PyErr_NoMemory();
                 break;
@@ -456,7 +456,7 @@ pmt_at_addrs(PyObject *Py_UNUSED(module), PyObject *address_set)
     if (r == 0 && ctx.n > 0) {
         r = pmt_walk_heap(at_addrs_visit, &ctx);
     }
-    PyMem_RawFree(ctx.addrs);
+    pmt_raw_free(ctx.addrs);
     PyObject *res = objvec_to_list(&ctx.found);
     if (r < 0) {
         Py_CLEAR(res);

@@ -347,13 +347,13 @@ defer(pmt_sizer *s, pmt_typestat *e, PyObject *op)
             PyErr_NoMemory();
             return -1;
         }
-        PyObject **objs = PyMem_RawRealloc(s->objs, (size_t)cap * sizeof(PyObject *));
+        PyObject **objs = pmt_raw_realloc(s->objs, (size_t)cap * sizeof(PyObject *));
         if (objs == NULL) {
             PyErr_NoMemory();
             return -1;
         }
         s->objs = objs;
-        pmt_typestat **entries = PyMem_RawRealloc(s->entries, (size_t)cap * sizeof(*entries));
+        pmt_typestat **entries = pmt_raw_realloc(s->entries, (size_t)cap * sizeof(*entries));
         if (entries == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -477,8 +477,8 @@ pmt_sizer_clear(pmt_sizer *s)
     for (Py_ssize_t i = 0; i < s->n; i++) {
         Py_XDECREF(s->objs[i]);
     }
-    PyMem_RawFree(s->objs);
-    PyMem_RawFree(s->entries);
+    pmt_raw_free(s->objs);
+    pmt_raw_free(s->entries);
     Py_CLEAR(s->name);
     s->objs = NULL;
     s->entries = NULL;
@@ -531,7 +531,7 @@ note_owned(fill_ctx *f, PyObject *d, PyTypeObject *owner)
             PyErr_NoMemory();
             return -1;
         }
-        owned_dict *owned = PyMem_RawRealloc(f->owned, cap * sizeof(owned_dict));
+        owned_dict *owned = pmt_raw_realloc(f->owned, cap * sizeof(owned_dict));
         if (owned == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -634,7 +634,7 @@ pmt_types_from_walk(pmt_typetable *t, const pmt_walk_opts *opts, const pmt_fill_
         r = assign_owners(&f);
     }
     pmt_pagemap_clear(&f.dicts);
-    PyMem_RawFree(f.owned);
+    pmt_raw_free(f.owned);
     if (fill->sizes) {
         if (r < 0) {
             pmt_sizer_clear(&sizer);

@@ -36,7 +36,7 @@ free_rows(pmt_row *rows, Py_ssize_t n)
         Py_XDECREF(rows[i].module);
         Py_XDECREF(rows[i].name);
     }
-    PyMem_RawFree(rows);
+    pmt_raw_free(rows);
 }
 
 /* Orders rows by module ("" when missing) then name. Both are str, so
@@ -97,7 +97,7 @@ rows_from_table(pmt_typetable *t, pmt_row **out, Py_ssize_t *nout)
     if (t->ntypes == 0) {
         return 0;
     }
-    pmt_row *rows = PyMem_RawCalloc((size_t)t->ntypes, sizeof(pmt_row));
+    pmt_row *rows = pmt_raw_calloc((size_t)t->ntypes, sizeof(pmt_row));
     if (rows == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -369,7 +369,7 @@ snapshot_from_rows(PyObject *cls, PyObject *const *args, Py_ssize_t nargs, PyObj
         return NULL;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
-    pmt_row *rows = PyMem_RawCalloc(n > 0 ? (size_t)n : 1, sizeof(pmt_row));
+    pmt_row *rows = pmt_raw_calloc(n > 0 ? (size_t)n : 1, sizeof(pmt_row));
     if (rows == NULL) {
         Py_DECREF(fast);
         return PyErr_NoMemory();

@@ -24,7 +24,7 @@ pmt_types_clear(pmt_typetable *t)
     HASH_ITER(hh, t->head, e, tmp) {
         HASH_DEL(t->head, e);
         PyTypeObject *tp = e->type;
-        PyMem_RawFree(e);
+        pmt_raw_free(e);
         Py_DECREF(tp);
     }
     pmt_types_init(t);
@@ -52,7 +52,7 @@ pmt_types_get(pmt_typetable *t, PyTypeObject *tp)
     if (e != NULL) {
         return e;
     }
-    e = PyMem_RawCalloc(1, sizeof(*e));
+    e = pmt_raw_calloc(1, sizeof(*e));
     if (e == NULL) {
         PyErr_NoMemory();
         return NULL;
@@ -61,7 +61,7 @@ pmt_types_get(pmt_typetable *t, PyTypeObject *tp)
     pmt_hash_oom = 0;
     HASH_ADD_PTR(t->head, type, e);
     if (pmt_hash_oom) {
-        PyMem_RawFree(e);
+        pmt_raw_free(e);
         PyErr_NoMemory();
         return NULL;
     }

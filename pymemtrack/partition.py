@@ -225,11 +225,13 @@ def set_reference(deep: bool = True, collect: bool = True) -> Any:
     global _reference
     _check_bool("deep", deep)
     _check_bool("collect", collect)
-    _reference = None
     if collect:
         gc.collect()
-    _reference = _core.HeapReference(deep=deep, skip_stack=True)
-    return _reference
+    # Replaced only once the new one exists: a MemoryError keeps the old one.
+    # (The old one is not counted: pymemtrack's own objects never are.)
+    reference = _core.HeapReference(deep=deep, skip_stack=True)
+    _reference = reference
+    return reference
 
 
 def clear_reference() -> None:

@@ -105,17 +105,7 @@ def test_no_c_file_allocates_around_the_injector():
                            + "\n".join(offenders))
 
 
-# Known bugs this harness found, kept failing-as-expected (strict: the mark
-# must go when the bug is fixed) and listed in the open reliability issue.
-KNOWN_BUGS = {
-    "pymemtrack.set_reference": "a set_reference() that fails with MemoryError has already "
-                                "dropped the previous reference point (not atomic)",
-}
-
-
-@pytest.mark.parametrize("qualname", [
-    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[q]))
-    if q in KNOWN_BUGS else q for q in COVERED])
+@pytest.mark.parametrize("qualname", COVERED)
 def test_each_raw_allocation_failure_is_a_clean_memory_error(qualname):
     total, injected = sweep(publicapi.safe_call(API[qualname]))
     assert injected <= total

@@ -138,6 +138,15 @@ pmt_gc_is_tracked(PyObject *op)
 #endif
 }
 
+/* PyObject_IS_GC() without the call: a GC type, and for types (tp_is_gc)
+   a heap type. */
+static inline int
+pmt_is_gc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    return PyType_IS_GC(tp) && (tp->tp_is_gc == NULL || tp->tp_is_gc(op));
+}
+
 /* A hint to load memory early (no-op where the compiler has none). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define PMT_PREFETCH(p) __builtin_prefetch((const void *)(p))

@@ -110,7 +110,7 @@ examine(walk_ctx *w, PyObject *child)
         w->status = r < 0 ? -1 : 1;
         return -1;
     }
-    if (PyObject_IS_GC(child) && Py_TYPE(child)->tp_traverse != NULL
+    if (pmt_is_gc(child) && Py_TYPE(child)->tp_traverse != NULL
         && push(w, child) < 0) {
         w->status = -1;
         return -1;

@@ -507,12 +507,43 @@ pmt_getsizeof(PyObject *op)
 }
 
 typedef struct {
+    PyObject *dict;             /* a __dict__ seen (not dereferenced until checked) */
+    PyTypeObject *owner;        /* the type of the object it belongs to */
+} owned_dict;
+
+typedef struct {
     pmt_typetable *table;
     const pmt_fill_opts *opts;
     pmt_sizer *sizer;           /* NULL: counts only */
     pmt_pagemap dicts;          /* owners: the exact dicts counted */
-    pmt_ptrmap owned;           /* owners: __dict__ seen -> owner's type */
+    owned_dict *owned;          /* owners: every __dict__ seen, in walk order */
+    size_t nowned, owned_cap;
 } fill_ctx;
+
+/* Appends (d, owner): a sequential write, where a hash table keyed by d
+   would miss the cache on every object that has a __dict__. */
+static int
+note_owned(fill_ctx *f, PyObject *d, PyTypeObject *owner)
+{
+    if (f->nowned == f->owned_cap) {
+        size_t cap = f->owned_cap ? f->owned_cap * 2 : 1024;
+        if (cap > PY_SSIZE_T_MAX / sizeof(owned_dict)) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        owned_dict *owned = pmt_raw_realloc(f->owned, cap * sizeof(owned_dict));
+        if (owned == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        f->owned = owned;
+        f->owned_cap = cap;
+    }
+    f->owned[f->nowned].dict = d;
+    f->owned[f->nowned].owner = owner;
+    f->nowned++;
+    return 0;
+}
 
 static int
 fill_visit(PyObject *op, void *arg)
@@ -522,8 +553,7 @@ fill_visit(PyObject *op, void *arg)
     if (o->owners != NULL) {
         /* Old objects (reference) may own new dicts: peek before filtering. */
         PyObject *d = pmt_peek_dict(op);
-        if (d != NULL && pmt_ptrmap_put(&f->owned, pmt_ptrkey(d),
-                                        (uint64_t)(uintptr_t)Py_TYPE(op)) < 0) {
+        if (d != NULL && note_owned(f, d, Py_TYPE(op)) < 0) {
             return -1;
         }
     }
@@ -554,14 +584,13 @@ fill_visit(PyObject *op, void *arg)
 static int
 assign_owners(fill_ctx *f)
 {
-    pmt_ptrmap *owned = &f->owned;
     pmt_typestat *dict_row = pmt_types_find(f->table, &PyDict_Type);
-    if (owned->keys == NULL || dict_row == NULL) {
+    if (dict_row == NULL) {
         return 0;
     }
-    for (size_t i = 0; i <= owned->mask; i++) {
-        PyObject *d = (PyObject *)(uintptr_t)owned->keys[i];
-        if (d == NULL || !pmt_pagemap_discard(&f->dicts, d)) {
+    for (size_t i = 0; i < f->nowned; i++) {
+        PyObject *d = f->owned[i].dict;
+        if (!pmt_pagemap_discard(&f->dicts, d)) {
             continue;           /* not a dict this walk counted, or claimed */
         }
         Py_ssize_t size = native_size(dict_row, d);
@@ -573,8 +602,7 @@ assign_owners(fill_ctx *f)
             size = fallback_size(d);
         }
         size += preheader(d, dict_row->size_pre);
-        pmt_typestat *e = pmt_types_get(f->opts->owners,
-                                        (PyTypeObject *)(uintptr_t)owned->values[i]);
+        pmt_typestat *e = pmt_types_get(f->opts->owners, f->owned[i].owner);
         if (e == NULL) {
             return -1;
         }
@@ -599,13 +627,14 @@ pmt_types_from_walk(pmt_typetable *t, const pmt_walk_opts *opts, const pmt_fill_
     }
     fill_ctx f = {.table = t, .opts = fill, .sizer = fill->sizes ? &sizer : NULL};
     pmt_pagemap_init(&f.dicts, 0);
-    pmt_ptrmap_init(&f.owned);
+    f.owned = NULL;
+    f.nowned = f.owned_cap = 0;
     int r = pmt_walk_objects(opts, fill_visit, &f);
     if (r == 0 && fill->owners != NULL) {
         r = assign_owners(&f);
     }
     pmt_pagemap_clear(&f.dicts);
-    pmt_ptrmap_clear(&f.owned);
+    pmt_raw_free(f.owned);
     if (fill->sizes) {
         if (r < 0) {
             pmt_sizer_clear(&sizer);

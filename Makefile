@@ -175,10 +175,12 @@ test: deps
 # allocation. An ASan or UBSan error aborts the process (UBSan is built
 # -fno-sanitize-recover); LeakSanitizer reports are logged (exit status left
 # alone: CPython's own reports are not ours) and tools/check_reports.py fails
-# on those whose allocating frame is in pymemtrack/_core.
+# on those whose allocating frame is in pymemtrack/_core. -fno-wrapv undoes
+# CPython's -fwrapv for our files, or UBSan could not see a signed overflow.
 SAN_PY ?= 3.11
 SAN_VENV = $(VENV_DIR)/asan-$(SAN_PY)
-SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1 -g
+SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+             -fno-wrapv -O1 -g
 SAN_LDFLAGS = -fsanitize=address,undefined
 REPORTS ?= build/reports
 # Scales for the heavier tests under the sanitizer (they run ~5x slower there).

@@ -1,6 +1,6 @@
 # pymemtrack: build, test and benchmark helpers (GNU make + bash).
 #
-#   make deps            install uthash-dev and graphviz with apt-get if missing
+#   make deps            install uthash-dev, graphviz and gdb with apt-get if missing
 #   make venv-3.11       (re)build .venv/3.11 with pymemtrack[test] installed editable
 #   make test            run the test suite on every Python in PYTHONS
 #   make demo            run `python -m pymemtrack demo` on Python $(PY)
@@ -81,12 +81,13 @@ deps:
 		missing=()
 		[ "$$have_uthash" = yes ] || missing+=("uthash-dev (uthash.h)")
 		command -v dot >/dev/null 2>&1 || missing+=("graphviz (dot)")
+		command -v gdb >/dev/null 2>&1 || missing+=("gdb (attach)")
 		[ $${#missing[@]} -gt 0 ]
 	}
 	missing_deps || exit 0
-	echo "deps: missing $${missing[*]}; installing the Debian packages uthash-dev and graphviz"
+	echo "deps: missing $${missing[*]}; installing the Debian packages uthash-dev, graphviz and gdb"
 	fail() {
-		echo "deps: cannot install the Debian packages uthash-dev and graphviz ($$1): install them by hand (missing: $${missing[*]})." >&2
+		echo "deps: cannot install the Debian packages uthash-dev, graphviz and gdb ($$1): install them by hand (missing: $${missing[*]})." >&2
 		exit 1
 	}
 	command -v apt-get >/dev/null 2>&1 || fail "apt-get not found"
@@ -97,9 +98,9 @@ deps:
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	"$${sudo[@]}" apt-get update -qq || fail "apt-get update failed"
-	"$${sudo[@]}" apt-get install -y -qq uthash-dev graphviz >/dev/null || fail "apt-get install failed"
-	if missing_deps; then fail "still missing after apt-get install; if the packages are installed but files are gone, try 'apt-get install --reinstall uthash-dev graphviz'"; fi
-	echo "deps: installed uthash-dev and graphviz"
+	"$${sudo[@]}" apt-get install -y -qq uthash-dev graphviz gdb >/dev/null || fail "apt-get install failed"
+	if missing_deps; then fail "still missing after apt-get install; if the packages are installed but files are gone, try 'apt-get install --reinstall uthash-dev graphviz gdb'"; fi
+	echo "deps: installed uthash-dev, graphviz and gdb"
 
 # --- interpreters and virtual environments ----------------------------------
 pythons:

@@ -25,7 +25,9 @@ Example:
 from __future__ import annotations
 
 import types
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
+
+from . import _core
 
 __all__ = ["edge_names", "edge_label", "short_repr", "attribute_owner_name"]
 
@@ -96,16 +98,28 @@ def edge_names(src: Any, dst: Any) -> List[str]:
     return names
 
 
-def edge_label(src: Any, dst: Any) -> str:
+def edge_label(src: Any, dst: Any, hint: Optional[str] = None) -> str:
     """The first of :func:`edge_names`, or ``'?'`` when the reference has no name.
+
+    ``hint`` is a step found for a similar pair (``'.next'``): when it names
+    this reference too it is the answer, checked without the full search,
+    so chains of thousands of links of one kind are named quickly.
 
     Example:
 
         >>> edge_label([None, 'x'], 'x')
         '[1]'
+        >>> class Node: pass
+        >>> a, b = Node(), Node()
+        >>> a.next = b
+        >>> edge_label(a, b, hint='.next'), edge_label(a, b, hint='.prev')
+        ('.next', '.next')
     """
-    names = edge_names(src, dst)
-    return names[0] if names else "?"
+    if hint is not None and not isinstance(hint, str):
+        raise TypeError(f"hint must be a str or None, not {type(hint).__name__}")
+    if hint is not None and _attribute_holds(src, dst, hint):
+        return hint
+    return next(_iter_names(src, dst), "?")     # the first name: no need to find the rest
 
 
 def attribute_owner_name(d: Any) -> str:
@@ -178,7 +192,10 @@ def _builtin_attr_names(src: Any, dst: Any) -> Iterator[str]:
 
 def _frame_local_names(frame: types.FrameType, dst: Any) -> Iterator[str]:
     try:
-        local_vars = frame.f_locals
+        # A function frame's f_locals would leave a snapshot dict in the frame
+        # (3.10-3.12); _core.frame_locals reads the same names into a new dict.
+        local_vars = _core.frame_locals(frame) if frame.f_code.co_flags & 0x0001 \
+            else frame.f_locals
     except Exception:
         return
     try:
@@ -222,6 +239,28 @@ def _instance_names(src: Any, dst: Any) -> Iterator[str]:
                 continue
             if value is dst:
                 yield f".{slot}"
+
+
+def _attribute_holds(src: Any, dst: Any, step: str) -> bool:
+    """Whether ``src.<name>`` is ``dst`` for a step ``.name``, reading no property."""
+    name = step[1:]
+    if not step.startswith(".") or not name.isidentifier():
+        return False
+    for base, attrs in _BUILTIN_ATTRS:
+        if name in attrs and isinstance(src, base):
+            getter = type.__getattribute__ if base is type else object.__getattribute__
+            try:
+                return getter(src, name) is dst
+            except Exception:
+                return False
+    # An instance attribute, unless the class defines the name (a property,
+    # slot or class attribute: leave those to the full search).
+    if isinstance(src, type) or any(name in vars(k) for k in type(src).__mro__):
+        return False
+    try:
+        return object.__getattribute__(src, name) is dst
+    except Exception:
+        return False
 
 
 def _is_class_dict(cls: type, d: dict) -> bool:

@@ -1,9 +1,14 @@
-"""Native snapshots of the heap: per-type counts you can keep and diff.
+"""Native snapshots of the heap: per-type counts (and bytes) you can keep and diff.
 
 A :class:`Snapshot` is taken by one native walk and holds only type names
 and numbers (memory proportional to the number of types). It keeps no
 object or class alive, and is not itself tracked by the garbage collector,
 so it never appears in any snapshot, its own included.
+
+``sizes=True`` adds each type's total bytes, ``sys.getsizeof`` of every
+object, computed in C. ``deep=True`` also counts the objects the garbage
+collector does not track (str, int, float, bytes, empty or atomic-only
+containers...) reachable from the ones it tracks.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from . import _core
 __all__ = ["Snapshot", "SnapshotDiff", "TypeDiff", "TypeStat", "snapshot"]
 
 _SORT_KEYS = ("count", "size")
+_SORT_ALIASES = {"bytes": "size"}
 
 
 def _display(module: Optional[str], name: str) -> str:
@@ -99,7 +105,7 @@ class _SnapshotMethods:
     """
 
     def rows(self, sort_by: str = "count") -> List[TypeStat]:
-        """All types, most objects (or bytes, ``sort_by='size'``) first."""
+        """All types, most objects (or bytes, ``sort_by='size'`` or ``'bytes'``) first."""
         key = _sort_key(sort_by)
         rows = [TypeStat(*row) for row in self._rows()]
         rows.sort(key=lambda r: (-getattr(r, key), r.type_name))
@@ -116,11 +122,16 @@ class _SnapshotMethods:
     def compare_to(self, old: "_core.Snapshot", sort_by: str = "count") -> SnapshotDiff:
         """Rows for every type in either snapshot, largest growth first.
 
-        ``sort_by`` is 'count' (count delta) or 'size' (byte delta); ties go
-        to the larger type, then the name.
+        ``sort_by`` is 'count' (count delta) or 'size' (byte delta, also
+        spelled 'bytes'); ties go to the larger type, then the name. Both
+        snapshots must have been taken with the same ``sizes`` and ``deep``.
         """
         if not isinstance(old, _core.Snapshot):
             raise TypeError(f"old must be a Snapshot, not {type(old).__name__}")
+        if (self.sizes, self.deep) != (old.sizes, old.deep):
+            raise ValueError(
+                "cannot compare snapshots taken with different options: "
+                f"sizes={self.sizes}, deep={self.deep} and sizes={old.sizes}, deep={old.deep}")
         key = _sort_key(sort_by)
         rows = [TypeDiff(*row) for row in self._diff(old)]
         rows.sort(key=lambda r: (-getattr(r, key + "_delta"), -getattr(r, key), r.type_name))
@@ -132,17 +143,26 @@ class _SnapshotMethods:
         return self.compare_to(old)
 
     def format(self, limit: Optional[int] = 10) -> str:
-        """A table of the types with the most objects, ``limit`` rows (None: all)."""
-        rows = self.rows()
+        """A table of the types with the most objects (most bytes when sizes
+        were measured), ``limit`` rows (None: all)."""
+        rows = self.rows(sort_by="size" if self.sizes else "count")
         shown = rows if limit is None else rows[:limit]
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.timestamp))
-        lines = [f"Snapshot at {when}: {self.total_count} objects of {len(self)} types"]
+        what = "objects" if not self.deep else "objects (deep)"
+        lines = [f"Snapshot at {when}: {self.total_count} {what} of {len(self)} types"]
+        if self.sizes:
+            lines[0] += f", {self.total_size} bytes"
         if self.frozen:
             lines[0] += f" ({self.frozen} objects frozen by gc.freeze() not walked)"
         if shown:
             width = max(len("Type"), max(len(r.type_name) for r in shown))
-            lines.append("%-*s %9s" % (width, "Type", "Count"))
-            lines.extend("%-*s %9d" % (width, r.type_name, r.count) for r in shown)
+            if self.sizes:
+                lines.append("%-*s %9s %14s" % (width, "Type", "Count", "Bytes"))
+                lines.extend("%-*s %9d %14d" % (width, r.type_name, r.count, r.size)
+                             for r in shown)
+            else:
+                lines.append("%-*s %9s" % (width, "Type", "Count"))
+                lines.extend("%-*s %9d" % (width, r.type_name, r.count) for r in shown)
         if len(rows) > len(shown):
             lines.append(f"<{len(rows) - len(shown)} more types>")
         return "\n".join(lines)
@@ -151,7 +171,9 @@ class _SnapshotMethods:
         return self.format()
 
     def __repr__(self) -> str:
-        return f"<Snapshot of {self.total_count} objects in {len(self)} types>"
+        size = f", {self.total_size} bytes" if self.sizes else ""
+        deep = " (deep)" if self.deep else ""
+        return f"<Snapshot of {self.total_count} objects{deep} in {len(self)} types{size}>"
 
 
 # A Python subclass of a C type is always a GC type (type_new sets
@@ -164,19 +186,30 @@ for _name, _value in vars(_SnapshotMethods).items():
 del _name, _value
 
 
-def snapshot() -> Snapshot:
+def snapshot(sizes: bool = False, deep: bool = False) -> Snapshot:
     """Take a :class:`Snapshot` of the heap now (no collection is run).
+
+    ``sizes`` measures each type's bytes (``sys.getsizeof`` of every object,
+    in C); ``deep`` also counts objects the garbage collector does not track
+    that are reachable from those it does, each once.
 
     Example:
 
         >>> s = snapshot()
         >>> s.counts()['function'] > 0
         True
+        >>> big = snapshot(sizes=True, deep=True)
+        >>> big.counts()['str'] > 1000 and big.total_size > 0
+        True
     """
-    return Snapshot()
+    if not isinstance(sizes, bool) or not isinstance(deep, bool):
+        raise TypeError("sizes and deep must be bools")
+    return Snapshot(sizes=sizes, deep=deep)
 
 
 def _sort_key(sort_by: str) -> str:
+    sort_by = _SORT_ALIASES.get(sort_by, sort_by) if isinstance(sort_by, str) else sort_by
     if sort_by not in _SORT_KEYS:
-        raise ValueError(f"sort_by must be one of {_SORT_KEYS}, not {sort_by!r}")
+        raise ValueError(f"sort_by must be one of {_SORT_KEYS + tuple(_SORT_ALIASES)}, "
+                         f"not {sort_by!r}")
     return sort_by

@@ -260,6 +260,14 @@ class Leakcheck:
 
 HOLD = [Leakcheck() for _ in range(10)]
 ADDRS = {id(x) for x in HOLD}
+
+# Functions whose safe call needs positional arguments no generic parameter
+# value gives: show_chain(*chains) wants one chain, Snapshot._from_rows wants
+# snapshot rows (module, name, count, size), not summary rows.
+SAFE_POSITIONAL: Dict[str, Callable[[], List[Any]]] = {
+    "show_chain": lambda: [[HOLD[0], HOLD[1]]],
+    "_from_rows": lambda: [[(None, "x", 1, 2), ("m", "y", 3, 4)]],
+}
 HOLDER = {"held": HOLD[0]}          # so chains and retention paths have something to find
 
 
@@ -355,7 +363,10 @@ def safe_call(api: Api, keep: bool = False) -> Callable[[], Any]:
     fixed = FIXED_KWARGS.get(api.name, {})
 
     def call() -> Any:
-        args = [_value(api, p) for p in api.required if p not in fixed]
+        if api.name in SAFE_POSITIONAL:
+            args = SAFE_POSITIONAL[api.name]()
+        else:
+            args = [_value(api, p) for p in api.required if p not in fixed]
         with contextlib.redirect_stdout(io.StringIO()):
             result = api.func(*args, **fixed)
             if api.name == "collected_cycles":

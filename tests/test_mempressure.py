@@ -60,6 +60,8 @@ def sweep(call, points=None, limit=MAX_POINTS, collect=True):
     _core._fail_after(None)
     call()
     total = _core._fail_after(None)
+    if collect:
+        gc.collect()                         # what that call left in cycles goes first
     blocks, refs, enabled = _core._raw_blocks(), _type_refcounts(), gc.isenabled()
     injected = 0
     for n in (points or _points(total, limit)):
@@ -103,7 +105,17 @@ def test_no_c_file_allocates_around_the_injector():
                            + "\n".join(offenders))
 
 
-@pytest.mark.parametrize("qualname", COVERED)
+# Known bugs this harness found, kept failing-as-expected (strict: the mark
+# must go when the bug is fixed) and listed in the open reliability issue.
+KNOWN_BUGS = {
+    "pymemtrack.set_reference": "a set_reference() that fails with MemoryError has already "
+                                "dropped the previous reference point (not atomic)",
+}
+
+
+@pytest.mark.parametrize("qualname", [
+    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[q]))
+    if q in KNOWN_BUGS else q for q in COVERED])
 def test_each_raw_allocation_failure_is_a_clean_memory_error(qualname):
     total, injected = sweep(publicapi.safe_call(API[qualname]))
     assert injected <= total

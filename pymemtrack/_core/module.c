@@ -1,13 +1,22 @@
 /* pymemtrack._core: module definition, multi-phase init and state only. */
 #include "compat.h"
+#include "alloc.h"
+#include "frames.h"
+#include "heapref.h"
+#include "cycles.h"
 #include "ids.h"
+#include "memory.h"
 #include "query.h"
+#include "refs.h"
+#include "sizes.h"
 #include "rawmem.h"
 #include "snapshot.h"
 
 typedef struct {
     PyTypeObject *snapshot_type;
     PyTypeObject *idmap_type;
+    PyTypeObject *partition_type;
+    PyTypeObject *heapref_type;
 } pmt_state;
 
 static int
@@ -31,9 +40,17 @@ pmt_exec(PyObject *module)
 #endif
     pmt_state *st = PyModule_GetState(module);
     if (PyModule_AddFunctions(module, pmt_query_methods) < 0
+        || PyModule_AddFunctions(module, pmt_refs_methods) < 0
+        || PyModule_AddFunctions(module, pmt_alloc_methods) < 0
+        || PyModule_AddFunctions(module, pmt_frames_methods) < 0
+        || PyModule_AddFunctions(module, pmt_cycles_methods) < 0
+        || PyModule_AddFunctions(module, pmt_memory_methods) < 0
         || PyModule_AddFunctions(module, pmt_rawmem_methods) < 0
         || add_type(module, &pmt_snapshot_spec, &st->snapshot_type) < 0
-        || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0) {
+        || add_type(module, &pmt_idmap_spec, &st->idmap_type) < 0
+        || PyModule_AddFunctions(module, pmt_sizes_methods) < 0
+        || add_type(module, &pmt_partition_spec, &st->partition_type) < 0
+        || add_type(module, &pmt_heapref_spec, &st->heapref_type) < 0) {
         return -1;
     }
     return 0;
@@ -45,6 +62,8 @@ pmt_traverse(PyObject *module, visitproc visit, void *arg)
     pmt_state *st = PyModule_GetState(module);
     Py_VISIT(st->snapshot_type);
     Py_VISIT(st->idmap_type);
+    Py_VISIT(st->partition_type);
+    Py_VISIT(st->heapref_type);
     return 0;
 }
 
@@ -54,6 +73,8 @@ pmt_clear(PyObject *module)
     pmt_state *st = PyModule_GetState(module);
     Py_CLEAR(st->snapshot_type);
     Py_CLEAR(st->idmap_type);
+    Py_CLEAR(st->partition_type);
+    Py_CLEAR(st->heapref_type);
     return 0;
 }
 

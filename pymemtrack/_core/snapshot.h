@@ -9,4 +9,11 @@
 /* The Snapshot type spec; module.c creates the type from it. */
 extern PyType_Spec pmt_snapshot_spec;
 
+/* Seconds since the epoch, as a snapshot's timestamp records them. */
+double pmt_now(void);
+
+/* The Partition type spec (pymemtrack.heap()'s result): the same non-GC row
+   storage, rows given in display order; module.c creates the type. */
+extern PyType_Spec pmt_partition_spec;
+
 #endif /* PMT_SNAPSHOT_H */

@@ -9,6 +9,9 @@ typedef struct pmt_typestat {
     Py_ssize_t count;       /* objects of exactly this type */
     Py_ssize_t size;        /* their bytes, when the walk measures sizes */
     int flag;               /* free for the caller (e.g. "name matches") */
+    int size_kind;          /* sizes.c: how its objects are sized (0: not decided) */
+    Py_ssize_t size_pre;    /* sizes.c: bytes sys.getsizeof adds before each object */
+    PyCFunction size_fn;    /* sizes.c: the C __sizeof__ it calls directly, if any */
     UT_hash_handle hh;
 } pmt_typestat;
 

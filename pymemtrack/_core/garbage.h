@@ -1,0 +1,112 @@
+/* Finding cyclic garbage without collecting it: the side table, the
+   subtract and reach passes, the garbage subgraph, and the side memory they
+   use. The algorithm is described at the top of garbage.c. */
+#ifndef PMT_GARBAGE_H
+#define PMT_GARBAGE_H
+
+#include "compat.h"
+
+#define PMT_CYC_MAX_ANOMALIES 16      /* distinct (traverser type) reported */
+#define PMT_CYC_REFBATCH 256          /* referents looked up together */
+
+/* One side-table slot per GC object. */
+typedef struct {
+    PyObject *op;                     /* key; NULL marks an empty slot */
+    int32_t refs;                     /* the refcount copy, see above */
+    uint32_t k;                       /* walk order index */
+} pmt_cyc_slot;
+
+/* A referent outside the table (not a GC object, or untracked) of garbage. */
+typedef struct {
+    PyObject *op;                     /* NULL marks an empty slot */
+    Py_ssize_t visits;                /* references from garbage objects */
+    Py_ssize_t group;                 /* the group they come from; -1: several */
+} pmt_cyc_owned;
+
+/* The state of one analysis; zero it, run pmt_garbage_find(), then
+   pmt_scc_group(), pmt_garbage_owned(); pmt_garbage_clear() frees it all. */
+typedef struct {
+    /* side memory accounting */
+    size_t bytes, peak;
+    int oom;                          /* a visitor could not allocate */
+
+    /* 1-2: objects in walk order, the table */
+    PyObject **order;
+    Py_ssize_t n, order_cap;
+    pmt_cyc_slot *slots;
+    size_t cap;
+
+    /* 3: referents collected by tp_traverse, looked up in batches so the
+       cache misses on the table overlap (prefetched) instead of queueing */
+    PyObject *refs[PMT_CYC_REFBATCH];
+    uint32_t srck[PMT_CYC_REFBATCH];          /* the object whose tp_traverse gave it */
+    size_t idx[PMT_CYC_REFBATCH];
+    int nrefs;
+    uint32_t curk;                    /* the object whose tp_traverse runs */
+    Py_ssize_t nextk;                 /* first object whose offset is unset */
+    size_t *hoff;                     /* n + 1 offsets into hedges, by k */
+    uint32_t *hedges;                 /* target k of each reference */
+    Py_ssize_t hne, hecap;
+    PyTypeObject *bad_src[PMT_CYC_MAX_ANOMALIES], *bad_dst[PMT_CYC_MAX_ANOMALIES];
+    int nbad;
+    Py_ssize_t nnegative;
+
+    /* 4 */
+    unsigned char *alive;             /* by k */
+    Py_ssize_t nreached;
+    PyObject *holder;                 /* its references do not keep alive */
+
+    /* 5: the garbage subgraph, nodes 0..G-1 in walk order */
+    Py_ssize_t G;
+    PyObject **gop;
+    uint32_t *gk;                     /* walk index of each node, ascending */
+    Py_ssize_t *eoff;                 /* G + 1 offsets into edges */
+    Py_ssize_t *edges;
+    Py_ssize_t ne, ecap;
+    Py_ssize_t *comp;                 /* component of each node */
+    Py_ssize_t ncomp;
+    Py_ssize_t *out;                  /* nodes in group order */
+    Py_ssize_t *owner;                /* group of each node */
+    Py_ssize_t *gstart, *gmembers;    /* per group: first index in out, loop size */
+    char *gcycle;                     /* per group: a real loop (else a lone head) */
+    Py_ssize_t ngroups;
+    unsigned char *flags;             /* per node */
+
+    /* what only one group refers to, among referents outside the table */
+    pmt_cyc_owned *owned;
+    size_t owned_cap, owned_used;
+    Py_ssize_t cur_group;
+    PyObject **owned_list;            /* group after group */
+    Py_ssize_t nowned;
+    Py_ssize_t *owned_start;          /* ngroups + 1 offsets into owned_list */
+    int gc_reenabled;                 /* a hook re-enabled the collector meanwhile */
+} pmt_cyc;
+
+/* Steps 1-5: walks the heap, finds the garbage and builds its subgraph
+   (c->G nodes in walk order, c->gop borrowed). Runs no Python code after
+   the walk; the caller disables the collector. 0, or -1 with an exception. */
+int pmt_garbage_find(pmt_cyc *c);
+
+/* Fills c->owned_list/owned_start: objects outside the table that only one
+   group refers to (needs c->owner from pmt_scc_group). 0, or -1 with MemoryError. */
+int pmt_garbage_owned(pmt_cyc *c);
+
+/* Frees the heap-sized arrays (table, walk order, edges); the garbage stays. */
+void pmt_garbage_free_heap(pmt_cyc *c);
+
+/* Frees everything c owns (it holds no Python references). */
+void pmt_garbage_clear(pmt_cyc *c);
+
+/* Test hook: the n-th side allocation from now fails (0: never). */
+void pmt_garbage_fail_after(Py_ssize_t n);
+
+/* Side memory: accounted in c->bytes/c->peak, NULL on failure (no exception set). */
+void *pmt_cyc_calloc(pmt_cyc *c, size_t count, size_t size);
+
+/* Frees p, of the given size, allocated by pmt_cyc_calloc/pmt_cyc_grow. */
+void pmt_cyc_free(pmt_cyc *c, void *p, size_t bytes);
+
+/* Grows *arr (elem-sized items, *cap of them) to hold need items. 0 or -1. */
+int pmt_cyc_grow(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t elem);
+
+#endif /* PMT_GARBAGE_H */

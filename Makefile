@@ -6,6 +6,11 @@
 #   make demo            run `python -m pymemtrack demo` on Python $(PY)
 #   make bench           run benchmarks/bench_*.py on Python $(PY)
 #   make pythons         show which interpreter each version in PYTHONS resolves to
+#   make sanitize        build with -fsanitize=address,undefined into .venv/asan-$(SAN_PY), run the suite under it
+#   make valgrind        run tools/workload.py under valgrind memcheck on Python $(PY)
+#   make selfleak        the self-leak tests on every Python in PYTHONS, more rounds
+#   make selfleak-dbg    the self-leak tests on Debian's debug CPython (sys.gettotalrefcount)
+#   make stress          the thread and fuzz tests, 5x the iterations/examples, on Python $(PY)
 #   make clean           remove build products and virtual environments
 #
 # Build knobs (read by setup.py, passed through the environment):
@@ -58,11 +63,12 @@ find_py() {
 }
 endef
 
-.PHONY: help deps pythons test demo bench clean FORCE
+.PHONY: help deps pythons test demo bench clean sanitize venv-asan valgrind selfleak \
+        selfleak-dbg venv-dbg deps-dbg stress FORCE
 FORCE:
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '2,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- system packages --------------------------------------------------------
 deps:
@@ -161,6 +167,130 @@ test: deps
 		exit 1
 	fi
 	exit $$failed
+
+# --- reliability checks -------------------------------------------------------
+# Sanitizers: the extension alone is built with ASan+UBSan (a normal CPython
+# runs it: libasan is preloaded), installed (not editable, so the in-tree
+# build of .venv/X.Y is never picked up) into its own venv, and the suite runs
+# from an empty directory with PYTHONMALLOC=malloc, so ASan sees every
+# allocation. An ASan or UBSan error aborts the process (UBSan is built
+# -fno-sanitize-recover); LeakSanitizer reports are logged (exit status left
+# alone: CPython's own reports are not ours) and tools/check_reports.py fails
+# on those whose allocating frame is in pymemtrack/_core. -fno-wrapv undoes
+# CPython's -fwrapv for our files, or UBSan could not see a signed overflow.
+SAN_PY ?= 3.11
+SAN_VENV = $(VENV_DIR)/asan-$(SAN_PY)
+SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+             -fno-wrapv -O1 -g
+SAN_LDFLAGS = -fsanitize=address,undefined
+REPORTS ?= build/reports
+# Scales for the heavier tests under the sanitizer (they run ~5x slower there).
+# tests/test_selfleak.py is left out: its tracemalloc rounds take half an hour
+# under ASan, and what it measures (leaked bytes) is LeakSanitizer's job here
+# (tests/test_selfleak_api.py still runs).
+SAN_TEST_ENV = PYMEMTRACK_STRESS_SCALE=0.3 PYMEMTRACK_FUZZ_EXAMPLES=25 PYMEMTRACK_FAULT_POINTS=20
+
+venv-asan: deps
+	@$(FIND_PY)
+	py=$$(find_py '$(SAN_PY)') || { echo "sanitize: no Python $(SAN_PY) found" >&2; exit 1; }
+	venv='$(SAN_VENV)'
+	base=$$("$$py" -c 'import sys; print(sys.base_prefix)')
+	if [ ! -x "$$venv/bin/python" ] || [ "$$("$$venv/bin/python" -c 'import sys; print(sys.base_prefix)' 2>/dev/null || true)" != "$$base" ]; then
+		echo "venv-asan: creating $$venv with $$py"
+		rm -rf "$$venv"
+		"$$py" -m venv "$$venv"
+		"$$venv/bin/python" -m pip install -q --upgrade pip
+	fi
+	"$$venv/bin/python" -m pip install $(PIP_OPTS) '.[test]'
+	echo "venv-asan: building pymemtrack with $(SAN_CFLAGS)"
+	PYMEMTRACK_CFLAGS='$(SAN_CFLAGS)' PYMEMTRACK_LDFLAGS='$(SAN_LDFLAGS)' \
+		"$$venv/bin/python" -m pip install $(PIP_OPTS) --force-reinstall --no-deps --no-cache-dir .
+	so=$$(cd / && LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0 \
+		"$$venv/bin/python" -c 'import pymemtrack._core as c; print(c.__file__)')
+	case "$$so" in "$$(cd "$$venv" && pwd)"/*) ;; *) echo "venv-asan: pymemtrack._core resolves to $$so, not the venv" >&2; exit 1 ;; esac
+	ldd "$$so" | grep -q libasan || { echo "venv-asan: $$so is not linked with libasan" >&2; exit 1; }
+	echo "venv-asan: $$so"
+
+sanitize: venv-asan
+	@venv="$$(cd '$(SAN_VENV)' && pwd)"; tests="$$(pwd)/tests"; tools="$$(pwd)/tools"
+	logs="$$(pwd)/$(REPORTS)/sanitize"; rm -rf "$$logs"; mkdir -p "$$logs"
+	work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT
+	libasan=$$(gcc -print-file-name=libasan.so)
+	[ -f "$$libasan" ] || { echo "sanitize: gcc has no libasan.so" >&2; exit 1; }
+	echo "sanitize: running the suite with ASan+UBSan ($$libasan), PYTHONMALLOC=malloc; logs in $$logs"
+	rc=0
+	( cd "$$work" && env $(SAN_TEST_ENV) PYMEMTRACK_SANITIZER=asan PYTHONMALLOC=malloc \
+		LD_PRELOAD="$$libasan" \
+		ASAN_OPTIONS="detect_leaks=1:log_path=$$logs/asan:halt_on_error=1" \
+		LSAN_OPTIONS="exitcode=0" \
+		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$$logs/ubsan" \
+		"$$venv/bin/pytest" -q -p no:cacheprovider --ignore="$$tests/test_selfleak.py" "$$tests" ) || rc=$$?
+	"$$venv/bin/python" "$$tools/check_reports.py" sanitizer "$$logs" || rc=1
+	[ $$rc -eq 0 ] && echo "sanitize: passed" || echo "sanitize: FAILED" >&2
+	exit $$rc
+
+# valgrind memcheck of a representative workload (tools/workload.py), with
+# the normal build of .venv/$(PY). The XML report is parsed: invalid reads and
+# writes, uninitialised values, bad frees and definite leaks fail the target
+# when a frame of theirs (for a leak, the allocating frame) is in
+# pymemtrack/_core; CPython's own are counted and ignored.
+valgrind: deps venv-$(PY)
+	@command -v valgrind >/dev/null || { echo "valgrind: not installed (apt-get install valgrind)" >&2; exit 1; }
+	logs="$$(pwd)/$(REPORTS)/valgrind"; rm -rf "$$logs"; mkdir -p "$$logs"
+	py="$$(pwd)/$(VENV_DIR)/$(PY)/bin/python"; tools="$$(pwd)/tools"
+	echo "valgrind: memcheck of tools/workload.py on Python $(PY), PYTHONMALLOC=malloc; reports in $$logs"
+	rc=0
+	PYTHONMALLOC=malloc valgrind --tool=memcheck --xml=yes --xml-file="$$logs/memcheck.%p.xml" \
+		--leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+		--track-origins=yes --num-callers=40 \
+		"$$py" "$$tools/workload.py" || rc=$$?
+	"$$py" "$$tools/check_reports.py" valgrind "$$logs" || rc=1
+	[ $$rc -eq 0 ] && echo "valgrind: passed" || echo "valgrind: FAILED" >&2
+	exit $$rc
+
+SELFLEAK_TESTS = tests/test_selfleak_api.py tests/test_selfleak.py
+SELFLEAK_ENV = PYMEMTRACK_LEAK_WARMUPS=4 PYMEMTRACK_LEAK_ROUNDS=8
+
+selfleak: deps
+	@failed=0
+	for v in $(PYTHONS); do
+		echo "=== selfleak: Python $$v"
+		$(MAKE) "venv-$$v" || { failed=1; continue; }
+		env $(SELFLEAK_ENV) '$(VENV_DIR)'/"$$v"/bin/python -m pytest -q -p no:cacheprovider $(SELFLEAK_TESTS) || failed=1
+	done
+	exit $$failed
+
+# Debian's python3.11-dbg (3.11.2, a debug build: sys.gettotalrefcount) in its
+# own venv; the extension builds against /usr/include/python3.11d.
+DBG_PY ?= python3.11-dbg
+DBG_VENV = $(VENV_DIR)/3.11-dbg
+
+deps-dbg:
+	@command -v $(DBG_PY) >/dev/null 2>&1 && exit 0
+	echo "deps-dbg: installing Debian's python3.11-dbg"
+	command -v apt-get >/dev/null 2>&1 || { echo "deps-dbg: no apt-get: install a debug CPython 3.11 as $(DBG_PY)" >&2; exit 1; }
+	sudo=(); [ "$$(id -u)" -eq 0 ] || sudo=(sudo -n)
+	export DEBIAN_FRONTEND=noninteractive
+	"$${sudo[@]}" apt-get update -qq && "$${sudo[@]}" apt-get install -y -qq python3.11-dbg python3.11-venv >/dev/null
+
+venv-dbg: deps deps-dbg
+	@venv='$(DBG_VENV)'
+	if [ ! -x "$$venv/bin/python" ]; then
+		echo "venv-dbg: creating $$venv with $(DBG_PY)"
+		$(DBG_PY) -m venv "$$venv"
+	fi
+	"$$venv/bin/python" -c 'import sys; assert hasattr(sys, "gettotalrefcount"), "not a debug build"'
+	echo "venv-dbg: installing pymemtrack[test] (editable) into $$venv"
+	"$$venv/bin/python" -m pip install $(PIP_OPTS) -e '.[test]'
+
+selfleak-dbg: venv-dbg
+	@echo "=== selfleak on $$('$(DBG_VENV)/bin/python' -c 'import sys; print(sys.version.split()[0], "debug build, gettotalrefcount")')"
+	env $(SELFLEAK_ENV) '$(DBG_VENV)/bin/python' -m pytest -q -p no:cacheprovider $(SELFLEAK_TESTS)
+
+stress: deps venv-$(PY)
+	@env PYMEMTRACK_STRESS_SCALE=5 PYMEMTRACK_FUZZ_EXAMPLES=500 PYMEMTRACK_FAULT_POINTS=400 \
+		'$(VENV_DIR)/$(PY)/bin/python' -m pytest -q -p no:cacheprovider \
+		tests/test_threads.py tests/test_fuzz.py tests/test_mempressure.py
 
 # --- demo and benchmarks ----------------------------------------------------
 demo: deps venv-$(PY)

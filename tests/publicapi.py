@@ -32,6 +32,7 @@ import io
 import os
 import pkgutil
 import re
+import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -62,7 +63,21 @@ NOT_CALLED = {
     "run_program": "runs another Python program",
     "plot_csv": "renders images with matplotlib",
     "main": "the command line entry point",
+    "Partition": "made by pymemtrack.heap() only (its constructor raises TypeError); its "
+                 "methods are called on an instance from INSTANCE_FACTORIES",
 }
+
+# C types whose instances come from a function, not their constructor: the
+# methods of such an instance are enumerated and called like the others.
+INSTANCE_FACTORIES: Dict[str, Callable[[], Any]] = {
+    "Partition": lambda: pymemtrack.heap(deep=False),
+}
+
+# Python classes whose constructor does real work (walks the heap, checks its
+# arguments), so they are called like functions. Every other Python class is
+# a result type (NamedTuples, reports, exceptions) and is not called; the C
+# types of _core always are.
+CALLED_CLASSES = {"SummaryTracker", "LeakChecker"}
 
 # Functions given these keyword arguments in every call (the fuzzer varies the
 # others): graph writers would otherwise write files named by random text.
@@ -117,7 +132,13 @@ class Api:
 
     @property
     def skip_reason(self) -> Optional[str]:
-        return NOT_CALLED.get(self.name)
+        if self.name in NOT_CALLED:
+            return NOT_CALLED[self.name]
+        if (isinstance(self.func, type) and self.func.__module__ != "pymemtrack._core"
+                and self.name not in CALLED_CLASSES):
+            return ("a Python result type: its instances come from the functions that "
+                    "are called here (its constructor only stores its arguments)")
+        return None
 
     @property
     def is_c(self) -> bool:
@@ -226,9 +247,9 @@ def public_api() -> Dict[str, Api]:
 
 def _methods_of(cls_api: Api) -> List[Api]:
     """The methods of one fresh instance of a C type (C and installed Python ones)."""
-    if uncovered(cls_api) or cls_api.skip_reason:
+    if cls_api.name not in INSTANCE_FACTORIES and (uncovered(cls_api) or cls_api.skip_reason):
         return []
-    instance = safe_call(cls_api, keep=True)()
+    instance = _instance(cls_api)
     methods = []
     for attr in sorted(dir(type(instance))):
         if attr.startswith("__"):
@@ -324,19 +345,18 @@ PARAM_VALUES: Dict[str, Any] = {
     "since": _lazy(_a_snapshot),
     "rows": _lazy(_summary_rows),
     "cycle": _lazy(_a_cycle),
-    # the row NamedTuples (TypeStat, TypeDiff)
-    "module": "builtins",
-    "name": "list",
-    "count": 1,
-    "size": 0,
-    "count_delta": 0,
-    "size_delta": 0,
+    "frame": _lazy(lambda: sys._getframe()),
 }
+
+
+def _instance(cls_api: Api) -> Any:
+    factory = INSTANCE_FACTORIES.get(cls_api.name)
+    return factory() if factory else safe_call(cls_api, keep=True)()
 
 
 def _value(api: Api, pname: str) -> Any:
     if api.host is not None and pname in ("old", "other"):
-        return safe_call(api.host, keep=True)()     # another instance of the same type
+        return _instance(api.host)                  # another instance of the same type
     v = PARAM_VALUES[pname]
     return v() if getattr(v, "_pmt_lazy", False) else v
 

@@ -438,8 +438,10 @@ _NOTHING = object()
 
 
 def _reads(obj: Any, name: str) -> Any:
+    # Interned: on 3.10/3.11 the type attribute cache keeps the name it is
+    # given, so a fresh string per call would stay behind (a -R check sees it).
     try:
-        return object.__getattribute__(obj, name)
+        return object.__getattribute__(obj, sys.intern(name))
     except Exception:
         return _NOTHING
 

@@ -33,6 +33,52 @@ def test_typestats_matches_objgraph_on_the_whole_heap():
     del keep
 
 
+def test_names_read_through_a_metatype_match_objgraph():
+    # Cython 3.2's shared metatype defines its own __module__ descriptor, and
+    # a class's __module__ may be any object: objgraph reads both through
+    # getattr(type, '__module__') and formats the value with %s.
+    class ModuleFromMeta(type):
+        @property
+        def __module__(cls):
+            return "from_meta"
+
+        @property
+        def __name__(cls):
+            return "NamedByMeta"
+
+    class Odd(type):
+        pass
+
+    ByMeta = ModuleFromMeta("ByMeta", (), {})
+    NumberModule = Odd("NumberModule", (), {})
+    NumberModule.__module__ = 5
+    FalsyModule = Odd("FalsyModule", (), {})
+    FalsyModule.__module__ = 0
+    keep = [ByMeta(), ByMeta(), NumberModule(), FalsyModule()]
+    gc.collect()
+    gc.disable()
+    for shortnames in (True, False):
+        assert pymemtrack.typestats(shortnames=shortnames) == objgraph.typestats(shortnames=shortnames)
+    ours = pymemtrack.typestats(shortnames=False)
+    assert ours["from_meta.NamedByMeta"] == 2
+    assert ours["5.NumberModule"] == 1
+    assert ours["FalsyModule"] == 1
+    del keep
+
+
+def test_a_metatype_whose_module_raises_is_named_without_a_module():
+    class Raising(type):
+        @property
+        def __module__(cls):
+            raise ValueError("no module today")  # objgraph itself raises here
+
+    Hostile = Raising("Hostile", (), {})
+    keep = [Hostile() for _ in range(3)]
+    assert pymemtrack.typestats(shortnames=False)["Hostile"] == 3
+    assert pymemtrack.count("Hostile") == 3
+    del keep
+
+
 def test_typestats_with_objects_and_filter_matches_objgraph():
     objs = [Tracked(), Tracked(), [], {}, (1, 2), "s", 3]
     for kw in ({}, {"shortnames": False}, {"filter": lambda o: not isinstance(o, list)}):

@@ -58,16 +58,24 @@ def _scalars():
     return _core._raw_blocks(), sys.getallocatedblocks(), refs
 
 
+def _settle():
+    # As CPython's own -R hunter (regrtest's dash_R_cleanup): the type
+    # attribute cache keeps a reference to each name it was asked for, so a
+    # fresh name string per call fills it for thousands of calls.
+    sys._clear_type_cache()
+    gc.collect()
+
+
 def _round_deltas(fn, calls):
     # The first type Counter is alive at both scalar readings and not counted
     # in the second, so the measurement itself cancels out.
-    gc.collect()
+    _settle()
     types0 = _type_counts()
-    gc.collect()                                 # what counting left behind
+    _settle()                                    # what counting left behind
     raw0, blocks0, refs0 = _scalars()
     for _ in range(calls):
         fn()
-    gc.collect()
+    _settle()
     raw1, blocks1, refs1 = _scalars()
     types1 = _type_counts(exclude=types0)
     grown = {t: n - types0.get(t, 0) for t, n in types1.items() if n > types0.get(t, 0)}

@@ -133,12 +133,17 @@ venv-%: deps FORCE
 	"$$venv/bin/python" -m pip install $(PIP_OPTS) -e '.[test]'
 
 # --- test matrix ------------------------------------------------------------
-# Runs every version in PYTHONS and keeps going; a version with no interpreter
-# is reported. Fails if any version failed (pytest exit 5, "no tests
-# collected", is a failure) or if no interpreter was found at all.
+# Builds every version in PYTHONS, then runs the suites TEST_JOBS at a time
+# (each suite is one process; its output is printed whole when it ends).
+# Keeps going; a version with no interpreter is reported. Fails if any
+# version failed (pytest exit 5, "no tests collected", is a failure) or if no
+# interpreter was found at all.
+TEST_JOBS ?= 2
+PYTEST_OPTS ?=
+
 test: deps
 	@$(FIND_PY)
-	summary=(); failed=0; found=0
+	summary=(); failed=0; found=0; ready=()
 	for v in $(PYTHONS); do
 		if ! find_py "$$v" >/dev/null; then
 			echo "=== Python $$v: no interpreter found"
@@ -146,15 +151,39 @@ test: deps
 			continue
 		fi
 		found=$$((found + 1))
-		echo "=== Python $$v"
+		echo "=== Python $$v: build"
 		if ! $(MAKE) "venv-$$v"; then
 			summary+=("$$v: FAILED (build/install)"); failed=1
 			continue
 		fi
-		rc=0
-		'$(VENV_DIR)'/"$$v"/bin/python -m pytest -q -p no:cacheprovider tests || rc=$$?
+		ready+=("$$v")
+	done
+	if [ "$$found" -eq 0 ]; then
+		echo "test: no Python interpreter found for any of: $(PYTHONS)" >&2
+		exit 1
+	fi
+	logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT
+	run_suite() {
+		local v="$$1" start=$$SECONDS rc=0
+		'$(VENV_DIR)'/"$$v"/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_OPTS) tests \
+			> "$$logs/$$v.log" 2>&1 || rc=$$?
+		echo "$$rc $$(( SECONDS - start ))" > "$$logs/$$v.rc"
+	}
+	echo "=== running the suites on: $${ready[*]} ($(TEST_JOBS) at a time)"
+	running=0
+	for v in "$${ready[@]}"; do
+		if [ "$$running" -ge $(TEST_JOBS) ]; then wait -n || true; running=$$((running - 1)); fi
+		run_suite "$$v" &
+		running=$$((running + 1))
+	done
+	wait || true
+	for v in "$${ready[@]}"; do
+		read -r rc took < "$$logs/$$v.rc" || { rc=1; took=?; }
+		echo
+		echo "=== Python $$v: pytest (exit $$rc, $${took}s)"
+		cat "$$logs/$$v.log"
 		case $$rc in
-			0) summary+=("$$v: passed") ;;
+			0) summary+=("$$v: passed ($${took}s)") ;;
 			5) summary+=("$$v: FAILED (pytest exit 5: no tests collected)"); failed=1 ;;
 			*) summary+=("$$v: FAILED (pytest exit $$rc)"); failed=1 ;;
 		esac
@@ -162,10 +191,6 @@ test: deps
 	echo
 	echo "=== summary"
 	printf '%s\n' "$${summary[@]}"
-	if [ "$$found" -eq 0 ]; then
-		echo "test: no Python interpreter found for any of: $(PYTHONS)" >&2
-		exit 1
-	fi
 	exit $$failed
 
 # --- reliability checks -------------------------------------------------------
@@ -249,7 +274,7 @@ valgrind: deps venv-$(PY)
 	exit $$rc
 
 SELFLEAK_TESTS = tests/test_selfleak_api.py tests/test_selfleak.py
-SELFLEAK_ENV = PYMEMTRACK_LEAK_WARMUPS=4 PYMEMTRACK_LEAK_ROUNDS=8
+SELFLEAK_ENV = PYMEMTRACK_LEAK_WARMUPS=4 PYMEMTRACK_LEAK_ROUNDS=8 PYMEMTRACK_LEAK_NATIVE_CALLS=40
 
 selfleak: deps
 	@failed=0

@@ -15,3 +15,13 @@ def _gc_enabled():
     yield
     if not was:
         gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _no_heap_reference():
+    """Every test starts without a heap() reference point (set_reference is
+    process-wide: one left by an earlier test would hide new objects whose
+    address and type match an object recorded then, as documented)."""
+    pymemtrack.clear_reference()
+    yield
+    pymemtrack.clear_reference()

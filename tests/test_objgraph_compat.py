@@ -72,10 +72,10 @@ def test_a_metatype_whose_module_raises_is_named_without_a_module():
         def __module__(cls):
             raise ValueError("no module today")  # objgraph itself raises here
 
-    Hostile = Raising("Hostile", (), {})
-    keep = [Hostile() for _ in range(3)]
-    assert pymemtrack.typestats(shortnames=False)["Hostile"] == 3
-    assert pymemtrack.count("Hostile") == 3
+    NoModule = Raising("NoModule", (), {})
+    keep = [NoModule() for _ in range(3)]
+    assert pymemtrack.typestats(shortnames=False)["NoModule"] == 3
+    assert pymemtrack.count("NoModule") == 3
     del keep
 
 
@@ -302,14 +302,15 @@ TARGETS = [Target() for _ in range(3)]
 def test_no_collect_in_counting_functions():
     gc.collect()
     gc.disable()             # only an automatic collection could free the garbage
+    name = __name__ + ".Target"                # other test modules have a Target too
     a = Target()
     a.self = a
     del a
-    assert pymemtrack.count("Target") == len(TARGETS) + 1   # garbage still counted
-    assert len(pymemtrack.by_type("Target")) == len(TARGETS) + 1
+    assert pymemtrack.count(name) == len(TARGETS) + 1   # garbage still counted
+    assert len(pymemtrack.by_type(name)) == len(TARGETS) + 1
     gc.enable()
     gc.collect()
-    assert pymemtrack.count("Target") == len(TARGETS)
+    assert pymemtrack.count(name) == len(TARGETS)
 
 
 def test_objgraph_style_names_for_static_types():

@@ -10,6 +10,7 @@ Freelists and caches fill during warm-up and do not grow every round.
 
 import gc
 import io
+import os
 import sys
 import tracemalloc
 
@@ -215,9 +216,11 @@ ENTRY_POINTS = {
 }
 
 
-CALLS = 40
-WARMUPS = 4
-ROUNDS = 5
+# Quick by default; `make selfleak` and CI's self-leak step run the strong
+# rule (PYMEMTRACK_LEAK_WARMUPS=4, ROUNDS=8, NATIVE_CALLS=40).
+CALLS = int(os.environ.get("PYMEMTRACK_LEAK_NATIVE_CALLS", "12"))
+WARMUPS = int(os.environ.get("PYMEMTRACK_LEAK_WARMUPS", "3"))
+ROUNDS = int(os.environ.get("PYMEMTRACK_LEAK_ROUNDS", "3"))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -147,11 +147,23 @@ class Meta(type):
     pass
 
 
+# Young objects allowed before the churn waits for the collector: cyclic
+# garbage is freed only by collections, which walks (collection disabled)
+# and a finalizer sleeping inside a collection hold off; on a loaded machine
+# unthrottled churn outran them to tens of GB.
+BACKLOG = 20000
+
+
 def pause():
     """Churn threads work in short bursts, so the walkers get the GIL often
     enough to finish in bounded time; every burst still lands between, and
-    (through finalizers and filters) inside, the walkers' calls."""
+    (through finalizers and filters) inside, the walkers' calls. A burst
+    waits (up to a second) while the collector is behind."""
     time.sleep(0.0002)
+    for _ in range(1000):
+        if gc.get_count()[0] < BACKLOG:
+            break
+        time.sleep(0.001)
 
 
 def churn_objects(stop, seed):

@@ -16,6 +16,7 @@ import collections.abc
 import gc
 import operator
 import sys
+import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, TextIO, Tuple
 
 from . import _core
@@ -35,6 +36,7 @@ __all__ = [
 
 Filter = Optional[Callable[[Any], bool]]
 
+_NEW_IDS_LOCK = threading.RLock()    # get_new_ids: one state update at a time
 _SORTBY = {"old": 1, "current": 2, "new": 3, "deltas": 4}
 
 
@@ -241,31 +243,34 @@ def get_new_ids(
         raise ValueError(f"sortby must be one of {sorted(_SORTBY)}, not {sortby!r}")
     _check_limit(limit)
     _check_file(file)
-    if not _state:
-        _state["new"] = collections.defaultdict(set)
-        _state["ids"] = None
-        _state["shortnames"] = True
-    new_ids = _state["new"]
-    if skip_update:
-        return new_ids
-    # Nothing is stored until the walk succeeded: a bad shortnames (its
-    # __bool__ raises) or a MemoryError must not poison the next call.
-    shortnames = _state["shortnames"] if shortnames is None else bool(shortnames)
-    gc.collect()
-    current = _core.IdMap(shortnames)
-    raw = current.diff(_state["ids"])
-    _state["ids"] = current
-    _state["shortnames"] = shortnames
-    seen = set()
-    rows = []
-    for name, num_old, num_current, new in raw:
-        seen.add(name)
-        ids = new_ids[name]
-        ids.clear()
-        ids.update(new)
-        rows.append((name, num_old, num_current, len(new), num_current - num_old))
-    for name in [n for n in new_ids if n not in seen]:
-        del new_ids[name]
+    # One call at a time updates the shared state (objgraph's is not
+    # thread-safe: two threads would change new_ids under each other).
+    with _NEW_IDS_LOCK:
+        if not _state:
+            _state["new"] = collections.defaultdict(set)
+            _state["ids"] = None
+            _state["shortnames"] = True
+        new_ids = _state["new"]
+        if skip_update:
+            return new_ids
+        # Nothing is stored until the walk succeeded: a bad shortnames (its
+        # __bool__ raises) or a MemoryError must not poison the next call.
+        shortnames = _state["shortnames"] if shortnames is None else bool(shortnames)
+        gc.collect()
+        current = _core.IdMap(shortnames)
+        raw = current.diff(_state["ids"])
+        _state["ids"] = current
+        _state["shortnames"] = shortnames
+        seen = set()
+        rows = []
+        for name, num_old, num_current, new in raw:
+            seen.add(name)
+            ids = new_ids[name]
+            ids.clear()
+            ids.update(new)
+            rows.append((name, num_old, num_current, len(new), num_current - num_old))
+        for name in [n for n in new_ids if n not in seen]:
+            del new_ids[name]
     rows.sort(key=operator.itemgetter(_SORTBY[sortby], 0), reverse=True)
     if limit is not None:
         rows = rows[:limit]

@@ -28,6 +28,7 @@ import dataclasses
 import gc
 import importlib
 import inspect
+import types
 import io
 import os
 import pkgutil
@@ -189,7 +190,12 @@ def _describe(qualname: str, func: Callable[..., Any], doc: Optional[str] = None
         sig = inspect.signature(func)
     except (TypeError, ValueError):
         sig = None
-    if sig is not None and not (isinstance(func, type) and func.__module__ == "pymemtrack._core"):
+    # Our C functions say their signature in the docstring; 3.13 also gives
+    # METH_O builtins an automatic "(object, /)" that would hide it.
+    doc_first = ((isinstance(func, type) and func.__module__ == "pymemtrack._core")
+                 or (isinstance(func, types.BuiltinFunctionType)
+                     and _DOC_SIGNATURE.match(DOC_SIGNATURES.get(name) or doc or func.__doc__ or "")))
+    if sig is not None and not doc_first:
         required, optional, varargs = [], [], False
         for p in sig.parameters.values():
             if p.kind is p.VAR_POSITIONAL:

@@ -10,7 +10,9 @@ Freelists and caches fill during warm-up and do not grow every round.
 
 import gc
 import io
+import linecache
 import os
+import re
 import sys
 import tracemalloc
 
@@ -233,14 +235,27 @@ def _tracing():
         tracemalloc.stop()
 
 
+def _settle():
+    """Empties the caches CPython's own -R hunter empties between rounds
+    (regrtest's dash_R_cleanup), then collects: what they keep is not ours."""
+    sys._clear_type_cache()
+    re.purge()
+    linecache.clearcache()
+    for module in list(sys.modules.values()):
+        registry = getattr(module, "__warningregistry__", None)
+        if isinstance(registry, dict):
+            registry.clear()
+    gc.collect()
+
+
 def _measure(fn, calls, out):
     """Appends (traced bytes delta, GC objects delta) of calls runs to out."""
-    gc.collect()
+    _settle()
     objects = len(gc.get_objects())
     traced = tracemalloc.get_traced_memory()[0]
     for _ in range(calls):
         fn()
-    gc.collect()
+    _settle()
     traced = tracemalloc.get_traced_memory()[0] - traced
     out.append((traced, len(gc.get_objects()) - objects))
 

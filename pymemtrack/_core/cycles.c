@@ -83,8 +83,8 @@ run_analysis(PyObject *holder)
         pmt_scc_finalized(&c);
         res = materialize(&c);
     }
-    else if (c.oom) {
-        PyErr_NoMemory();
+    else {
+        pmt_garbage_raise(&c);
     }
     pmt_garbage_clear(&c);
     if (was_enabled || c.gc_reenabled) {

@@ -6,16 +6,17 @@
 
    1. walk:      note every GC-tracked object, in walk order k = 0..n-1.
    2. table:     like update_refs, which keeps its copies in the GC header,
-                 each walked object's _gc_prev becomes MARK | k, the real
-                 word saved in saved[k] and put back before any Python object
-                 is made or freed (as refindex.c does). So "is this referent
+                 each walked object's _gc_prev becomes MARK | k as the walk
+                 passes it, the real word saved in saved[k] and put back
+                 before any Python object is made or freed (as refindex.c
+                 does). So "is this referent
                  in the table, and which k" is a read of the header the
                  tracked test loads anyway, not a probe into a table twice
                  the heap's size: one cache miss per reference instead of
                  two. Tracked objects the walk does not see (frozen by
                  gc.freeze(), in the permanent generation) stay unmarked:
-                 outside the table. refs[k] is a copy of the refcount, read
-                 after the walk so the walk's own +1 is not in it. Immortal
+                 outside the table. refs[k] is a copy of the refcount, less
+                 the walk's own +1. Immortal
                  objects (3.12+) and counts of 2**30 or more get a fixed
                  large count: they are roots.
    3. subtract:  tp_traverse of every object; each referent found in the
@@ -132,21 +133,19 @@ pmt_cyc_grow(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t el
     return 0;
 }
 
-/* Puts every header back (needs c->order) and frees saved. */
+/* Puts the headers of order[0 .. n) back and frees saved. */
 static void
 unmark_table(pmt_cyc *c)
 {
-    if (c->saved == NULL) {
-        return;
-    }
-    for (Py_ssize_t k = 0; k < c->n; k++) {
+    for (Py_ssize_t k = 0; k < c->n && c->saved != NULL; k++) {
         if (k + AHEAD < c->n) {
             PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
         }
         PMT_GC_PREV(c->order[k]) = c->saved[k];
     }
-    pmt_cyc_free(c, c->saved, (size_t)c->n * sizeof(uintptr_t));
+    pmt_cyc_free(c, c->saved, (size_t)c->saved_cap * sizeof(uintptr_t));
     c->saved = NULL;
+    c->saved_cap = 0;
 }
 
 void
@@ -156,8 +155,9 @@ pmt_garbage_free_heap(pmt_cyc *c)
     pmt_cyc_free(c, c->order, (size_t)c->order_cap * sizeof(PyObject *));
     c->order = NULL;
     c->order_cap = 0;
-    pmt_cyc_free(c, c->refs, (size_t)c->n * sizeof(int32_t));
+    pmt_cyc_free(c, c->refs, (size_t)c->refs_cap * sizeof(int32_t));
     c->refs = NULL;
+    c->refs_cap = 0;
     pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(size_t));
     c->hoff = NULL;
     pmt_cyc_free(c, c->hedges, (size_t)c->hecap * sizeof(uint32_t));
@@ -165,6 +165,17 @@ pmt_garbage_free_heap(pmt_cyc *c)
     c->hecap = 0;
     pmt_cyc_free(c, c->alive, (size_t)c->n);
     c->alive = NULL;
+}
+
+void
+pmt_garbage_raise(const pmt_cyc *c)
+{
+    if (c->too_many) {
+        PyErr_SetString(PyExc_OverflowError, "too many GC objects for garbage_cycles()");
+    }
+    else if (c->oom) {
+        PyErr_NoMemory();
+    }
 }
 
 void
@@ -202,60 +213,52 @@ table_k(PyObject *op)
     return (h & MARK) ? (uint32_t)h : NOT_IN_TABLE;
 }
 
+/* Grows the three arrays indexed by k to hold k + 1 items; each keeps its
+   own capacity, so a failure leaves the accounting right. */
+static int
+grow_table(pmt_cyc *c, Py_ssize_t k)
+{
+    if (pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, k + 1, sizeof(PyObject *)) < 0
+        || pmt_cyc_grow(c, (void **)&c->saved, &c->saved_cap, k + 1, sizeof(uintptr_t)) < 0
+        || pmt_cyc_grow(c, (void **)&c->refs, &c->refs_cap, k + 1, sizeof(int32_t)) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Steps 1-2 at once: the walk has just read op's GC header (its _gc_next),
+   so the mark costs no extra cache miss. The walk holds op (+1) during the
+   call, hence the - 1. Never raises (returns 1 to stop): the failure is
+   raised once the headers are back. */
 static int
 note_visit(PyObject *op, void *arg)
 {
     pmt_cyc *c = (pmt_cyc *)arg;
-    if (c->n == c->order_cap
-        && pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, c->n + 1, sizeof(PyObject *)) < 0) {
-        c->oom = 1;                   /* raised by the caller, see garbage.h */
+    Py_ssize_t k = c->n;
+    if ((uint64_t)k >= UINT32_MAX / 2) {
+        c->too_many = 1;
         return 1;
     }
-    c->order[c->n++] = op;
-    return 0;
-}
-
-/* The refcount copies and the marks; saved is set only once every header
-   is about to be marked, so unmark_table() never writes a word it did not
-   save. */
-static void
-mark_table(pmt_cyc *c, uintptr_t *saved)
-{
-    for (Py_ssize_t k = 0; k < c->n; k++) {
-        if (k + AHEAD < c->n) {
-            PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
-        }
-        PyObject *op = c->order[k];
-        Py_ssize_t refcnt = Py_REFCNT(op);
-        c->refs[k] = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
-        saved[k] = PMT_GC_PREV(op);
-        PMT_GC_PREV(op) = MARK | (uintptr_t)k;
+    if (grow_table(c, k) < 0) {
+        c->oom = 1;
+        return 1;
     }
-    c->saved = saved;
+    Py_ssize_t refcnt = Py_REFCNT(op) - 1;
+    c->order[k] = op;
+    c->refs[k] = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
+    c->saved[k] = PMT_GC_PREV(op);
+    PMT_GC_PREV(op) = MARK | (uintptr_t)k;
+    c->n = k + 1;
+    return 0;
 }
 
 static int
 build_table(pmt_cyc *c)
 {
-    if (pmt_walk_heap(note_visit, c) < 0) {
-        return -1;
-    }
-    if (c->oom) {
-        return -1;
-    }
-    if ((uint64_t)c->n >= UINT32_MAX / 2) {
-        PyErr_SetString(PyExc_OverflowError, "too many GC objects for garbage_cycles()");
-        return -1;
-    }
-    c->refs = pmt_cyc_calloc(c, (size_t)c->n, sizeof(int32_t));
-    uintptr_t *saved = c->refs == NULL ? NULL
-                       : pmt_cyc_calloc(c, (size_t)c->n, sizeof(uintptr_t));
-    if (saved == NULL) {
-        c->oom = 1;
-        return -1;
-    }
-    mark_table(c, saved);
-    return 0;
+    /* note_visit never returns -1, so the walk cannot fail with an
+       exception (a Python object) made while headers are marked. */
+    (void)pmt_walk_heap(note_visit, c);
+    return c->oom || c->too_many ? -1 : 0;
 }
 
 /* ---- step 3: subtract internal references, record the edges --------------------- */

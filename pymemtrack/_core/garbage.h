@@ -26,9 +26,12 @@ typedef struct {
     /* 1-2: objects in walk order, the table: marked GC headers (see
        garbage.c) with their real words in saved, the refcount copies in refs */
     PyObject **order;
-    Py_ssize_t n, order_cap;
-    uintptr_t *saved;                 /* by k; non-NULL while the headers are marked */
+    Py_ssize_t n, order_cap;          /* order[0 .. n) are marked */
+    uintptr_t *saved;                 /* by k */
+    Py_ssize_t saved_cap;
     int32_t *refs;                    /* by k */
+    Py_ssize_t refs_cap;
+    int too_many;                     /* 2**31 GC objects: OverflowError, not raised yet */
 
     /* 3: referents collected by tp_traverse, looked up in batches so the
        cache misses on their headers overlap (prefetched) instead of queueing */
@@ -81,12 +84,12 @@ typedef struct {
    created or freed and no Python code may run (not even PyErr_NoMemory(),
    which makes an exception object): a step that cannot allocate sets c->oom
    and returns -1, and the caller raises MemoryError after
-   pmt_garbage_free_heap(). */
+   pmt_garbage_free_heap() (pmt_garbage_raise()). */
 
-/* Steps 1-5: walks the heap, marks the headers, finds the garbage and builds
+/* Steps 1-5: walks the heap marking the headers, finds the garbage and builds
    its subgraph (c->G nodes in walk order, c->gop borrowed). Runs no Python
-   code after the walk; the caller disables the collector. 0, or -1 with an
-   exception set (the walk failed: no header marked) or with c->oom. */
+   code; the caller disables the collector. 0, or -1 with c->oom or
+   c->too_many. */
 int pmt_garbage_find(pmt_cyc *c);
 
 /* Fills c->owned_list/owned_start: objects outside the table that only one
@@ -97,6 +100,10 @@ int pmt_garbage_owned(pmt_cyc *c);
 /* Puts every marked GC header back, then frees the heap-sized arrays (walk
    order, table, edges); the garbage stays. Safe to call again. */
 void pmt_garbage_free_heap(pmt_cyc *c);
+
+/* Raises what a failed step recorded in c (c->oom, c->too_many); call it
+   after pmt_garbage_free_heap(). */
+void pmt_garbage_raise(const pmt_cyc *c);
 
 /* Frees everything c owns (it holds no Python references). */
 void pmt_garbage_clear(pmt_cyc *c);

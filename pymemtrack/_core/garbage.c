@@ -38,7 +38,7 @@
    disabled for the whole call and its state restored on every exit. All
    side memory is PyMem_Raw*, accounted so the call can say how many bytes
    per GC object it needed: 8 for the walk order, 8 for the saved header,
-   4 for the refcount copy, 8 for the edge offsets, 1 for the state, up to 4
+   4 for the refcount copy, 4 for the edge offsets, 1 for the state, up to 4
    for the reachability stack, and 4 per reference between GC objects. */
 
 #include "garbage.h"
@@ -158,7 +158,7 @@ pmt_garbage_free_heap(pmt_cyc *c)
     pmt_cyc_free(c, c->refs, (size_t)c->refs_cap * sizeof(int32_t));
     c->refs = NULL;
     c->refs_cap = 0;
-    pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(size_t));
+    pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(uint32_t));
     c->hoff = NULL;
     pmt_cyc_free(c, c->hedges, (size_t)c->hecap * sizeof(uint32_t));
     c->hedges = NULL;
@@ -171,7 +171,7 @@ void
 pmt_garbage_raise(const pmt_cyc *c)
 {
     if (c->too_many) {
-        PyErr_SetString(PyExc_OverflowError, "too many GC objects for garbage_cycles()");
+        PyErr_SetString(PyExc_OverflowError, "too many GC objects or references for garbage_cycles()");
     }
     else if (c->oom) {
         PyErr_NoMemory();
@@ -239,7 +239,7 @@ note_visit(PyObject *op, void *arg)
         c->too_many = 1;
         return 1;
     }
-    if (grow_table(c, k) < 0) {
+    if ((k == c->order_cap || k == c->saved_cap || k == c->refs_cap) && grow_table(c, k) < 0) {
         c->oom = 1;
         return 1;
     }
@@ -298,6 +298,10 @@ flush_batch(pmt_cyc *c)
             PREFETCH(&c->refs[k]);
         }
     }
+    if (c->hne + c->nbatch > (Py_ssize_t)UINT32_MAX) {
+        c->too_many = 1;              /* the offsets are 32-bit */
+        return -1;
+    }
     if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + c->nbatch,
                      sizeof(uint32_t)) < 0) {
         c->oom = 1;
@@ -309,7 +313,7 @@ flush_batch(pmt_cyc *c)
             continue;
         }
         while (c->nextk <= (Py_ssize_t)c->srck[i]) {
-            c->hoff[c->nextk++] = (size_t)c->hne;
+            c->hoff[c->nextk++] = (uint32_t)c->hne;
         }
         if (--c->refs[k] == -1) {
             note_negative(c, c->order[c->srck[i]], c->batch[i]);
@@ -335,7 +339,7 @@ visit_decref(PyObject *ref, void *arg)
 static int
 subtract_refs(pmt_cyc *c)
 {
-    c->hoff = pmt_cyc_calloc(c, (size_t)c->n + 1, sizeof(size_t));
+    c->hoff = pmt_cyc_calloc(c, (size_t)c->n + 1, sizeof(uint32_t));
     if (c->hoff == NULL) {
         c->oom = 1;
         return -1;
@@ -349,7 +353,7 @@ subtract_refs(pmt_cyc *c)
         if (traverse != NULL) {
             c->curk = (uint32_t)k;
             (void)traverse(op, visit_decref, c);
-            if (c->oom) {
+            if (c->oom || c->too_many) {
                 return -1;
             }
         }
@@ -358,7 +362,7 @@ subtract_refs(pmt_cyc *c)
         return -1;
     }
     while (c->nextk <= c->n) {
-        c->hoff[c->nextk++] = (size_t)c->hne;
+        c->hoff[c->nextk++] = (uint32_t)c->hne;
     }
     return 0;
 }
@@ -391,7 +395,7 @@ mark_reachable(pmt_cyc *c)
         if (k == holder_k) {
             continue;
         }
-        size_t e = c->hoff[k], end = c->hoff[k + 1];
+        uint32_t e = c->hoff[k], end = c->hoff[k + 1];
         if (sp + (Py_ssize_t)(end - e) > cap
             && pmt_cyc_grow(c, (void **)&stack, &cap, sp + (Py_ssize_t)(end - e),
                             sizeof(uint32_t)) < 0) {
@@ -459,7 +463,7 @@ build_subgraph(pmt_cyc *c)
     for (g = 0; g < G; g++) {
         uint32_t k = c->gk[g];
         c->eoff[g] = c->ne;
-        for (size_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
+        for (uint32_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
             uint32_t t = c->hedges[e];
             if (c->alive[t]) {
                 continue;

@@ -31,7 +31,8 @@ typedef struct {
     Py_ssize_t saved_cap;
     int32_t *refs;                    /* by k */
     Py_ssize_t refs_cap;
-    int too_many;                     /* 2**31 GC objects: OverflowError, not raised yet */
+    int too_many;                     /* 2**31 GC objects or 2**32 references:
+                                         OverflowError, not raised yet */
 
     /* 3: referents collected by tp_traverse, looked up in batches so the
        cache misses on their headers overlap (prefetched) instead of queueing */
@@ -41,7 +42,7 @@ typedef struct {
     int nbatch;
     uint32_t curk;                    /* the object whose tp_traverse runs */
     Py_ssize_t nextk;                 /* first object whose offset is unset */
-    size_t *hoff;                     /* n + 1 offsets into hedges, by k */
+    uint32_t *hoff;                   /* n + 1 offsets into hedges, by k */
     uint32_t *hedges;                 /* target k of each reference */
     Py_ssize_t hne, hecap;
     PyTypeObject *bad_src[PMT_CYC_MAX_ANOMALIES], *bad_dst[PMT_CYC_MAX_ANOMALIES];

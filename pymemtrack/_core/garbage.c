@@ -9,16 +9,15 @@
                  each walked object's _gc_prev becomes MARK | k as the walk
                  passes it, the real word saved in saved[k] and put back
                  before any Python object is made or freed (as refindex.c
-                 does). So "is this referent
-                 in the table, and which k" is a read of the header the
-                 tracked test loads anyway, not a probe into a table twice
-                 the heap's size: one cache miss per reference instead of
-                 two. Tracked objects the walk does not see (frozen by
-                 gc.freeze(), in the permanent generation) stay unmarked:
-                 outside the table. refs[k] is a copy of the refcount, less
-                 the walk's own +1. Immortal
-                 objects (3.12+) and counts of 2**30 or more get a fixed
-                 large count: they are roots.
+                 does). So "is this referent in the table, and which k" is a
+                 read of the header the tracked test loads anyway, not a
+                 probe into a table twice the heap's size: one cache miss per
+                 reference instead of two. Tracked objects the walk does not
+                 see (frozen by gc.freeze(), in the permanent generation) stay
+                 unmarked: outside the table. refs[k] is a copy of the
+                 refcount, less the walk's own +1. Immortal objects (3.12+)
+                 and counts of 2**30 or more get a fixed large count: they
+                 are roots.
    3. subtract:  tp_traverse of every object; each referent found in the
                  table has its copy decremented and the edge is recorded
                  (source k -> target k, compressed sparse rows). What is left
@@ -171,7 +170,8 @@ void
 pmt_garbage_raise(const pmt_cyc *c)
 {
     if (c->too_many) {
-        PyErr_SetString(PyExc_OverflowError, "too many GC objects or references for garbage_cycles()");
+        PyErr_SetString(PyExc_OverflowError,
+                        "too many GC objects or references for garbage_cycles()");
     }
     else if (c->oom) {
         PyErr_NoMemory();

@@ -584,6 +584,28 @@ def test_allocation_failures_raise_memoryerror_and_restore_state(enabled, quiet_
     assert len(raw[1]) == 3 and gc.isenabled() is enabled
 
 
+def test_gc_headers_are_put_back_on_every_path(quiet_gc):
+    """The analysis keeps its table in the objects' GC headers. Freeing an
+    object unlinks it through that header, so a mark left behind by any exit
+    (success or a failed allocation at any point) would crash here."""
+    shape_tails()
+    try:
+        for n in range(0, 200):
+            keep = [Node() for _ in range(100)]      # walked by the call, freed after it
+            _core._cycles_fail_after(n)
+            try:
+                _core.garbage_cycles()
+            except MemoryError:
+                del keep
+                continue
+            del keep
+            if n:
+                break
+    finally:
+        _core._cycles_fail_after(0)
+    gc.collect()
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="unexpected keyword"):
         _core.garbage_cycles(nope=1)

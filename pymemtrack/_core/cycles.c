@@ -73,15 +73,19 @@ run_analysis(PyObject *holder)
     c.holder = holder;
     PyObject *res = NULL;
     int was_enabled = PyGC_Disable();
-    if (pmt_garbage_find(&c) < 0 || pmt_scc_group(&c) < 0
-        || (c.G > 0 && pmt_garbage_owned(&c) < 0)) {
-        goto done;
-    }
-    /* The heap-sized arrays are no longer needed: free them before creating
-       the result, so the peak is the analysis's own. */
+    int ok = pmt_garbage_find(&c) == 0 && pmt_scc_group(&c) == 0
+             && (c.G == 0 || pmt_garbage_owned(&c) == 0);
+    /* Puts the GC headers back before any Python object is made (the result,
+       or the MemoryError), on every path; the heap-sized arrays go too, so
+       the peak is the analysis's own. */
     pmt_garbage_free_heap(&c);
-    res = materialize(&c);
-done:
+    if (ok) {
+        pmt_scc_finalized(&c);
+        res = materialize(&c);
+    }
+    else {
+        pmt_garbage_raise(&c);
+    }
     pmt_garbage_clear(&c);
     if (was_enabled || c.gc_reenabled) {
         PyGC_Enable();

@@ -2,15 +2,22 @@
    finalizing or moving anything (garbage_cycles(), see cycles.c).
 
    The collector's own reasoning (Python/gc.c: update_refs, subtract_refs,
-   move_unreachable) replayed on a side table keyed by object pointer:
+   move_unreachable) replayed on a side table:
 
    1. walk:      note every GC-tracked object, in walk order k = 0..n-1.
-   2. table:     open addressing, linear probing, one 16-byte slot
-                 {op, refs, k} per object at load <= 0.5. refs is a copy of
-                 the refcount, read after the walk so neither the 3.12+
-                 visitor's +1 nor the 3.10/3.11 gc.get_objects() list's +1
-                 is in it. Immortal objects (3.12+) and counts of 2**30 or
-                 more get a fixed large count: they are roots.
+   2. table:     like update_refs, which keeps its copies in the GC header,
+                 each walked object's _gc_prev becomes MARK | k as the walk
+                 passes it, the real word saved in saved[k] and put back
+                 before any Python object is made or freed (as refindex.c
+                 does). So "is this referent in the table, and which k" is a
+                 read of the header the tracked test loads anyway, not a
+                 probe into a table twice the heap's size: one cache miss per
+                 reference instead of two. Tracked objects the walk does not
+                 see (frozen by gc.freeze(), in the permanent generation) stay
+                 unmarked: outside the table. refs[k] is a copy of the
+                 refcount, less the walk's own +1. Immortal objects (3.12+)
+                 and counts of 2**30 or more get a fixed large count: they
+                 are roots.
    3. subtract:  tp_traverse of every object; each referent found in the
                  table has its copy decremented and the edge is recorded
                  (source k -> target k, compressed sparse rows). What is left
@@ -24,14 +31,14 @@
    5. subgraph:  the garbage (in walk order) and the edges between garbage,
                  which scc.c groups into cycles.
 
-   No Python code runs during these steps (on 3.10/3.11 gc.get_objects() fires
-   its audit event first, before the list it returns is built). The
-   collector is disabled for the whole call and its state restored on every
-   exit. All side memory is PyMem_Raw*, accounted so the call can say how
-   many bytes per GC object it needed: 16 per table slot (two slots per
-   object), 8 for the walk order, 8 for the edge offsets, 1 for the state,
-   up to 4 for the reachability stack, and 4 per reference between GC
-   objects. */
+   No Python code runs during these steps, and none may until the headers
+   are back: a failed allocation only sets c->oom, and the MemoryError is
+   raised after pmt_garbage_free_heap() (see garbage.h). The collector is
+   disabled for the whole call and its state restored on every exit. All
+   side memory is PyMem_Raw*, accounted so the call can say how many bytes
+   per GC object it needed: 8 for the walk order, 8 for the saved header,
+   4 for the refcount copy, 4 for the edge offsets, 1 for the state, up to 4
+   for the reachability stack, and 4 per reference between GC objects. */
 
 #include "garbage.h"
 #include "walk.h"
@@ -40,6 +47,13 @@
 #define REFBATCH PMT_CYC_REFBATCH
 #define MAX_ANOMALIES PMT_CYC_MAX_ANOMALIES
 #define AHEAD 8                       /* objects prefetched ahead of a traverse */
+#define NOT_IN_TABLE UINT32_MAX
+
+/* A marked header: PMT_GC_PREV(op) == MARK | k. Addresses are below 2**63 on
+   every 64-bit platform CPython runs on, so a real _gc_prev never has the
+   top bit set. Its low bits are the collector's flags (FINALIZED among
+   them), so PyObject_GC_IsFinalized() must wait for the headers to be back. */
+#define MARK ((uintptr_t)1 << 63)
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define PREFETCH(p) __builtin_prefetch(p)
@@ -118,22 +132,50 @@ pmt_cyc_grow(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t el
     return 0;
 }
 
+/* Puts the headers of order[0 .. n) back and frees saved. */
+static void
+unmark_table(pmt_cyc *c)
+{
+    for (Py_ssize_t k = 0; k < c->n && c->saved != NULL; k++) {
+        if (k + AHEAD < c->n) {
+            PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
+        }
+        PMT_GC_PREV(c->order[k]) = c->saved[k];
+    }
+    pmt_cyc_free(c, c->saved, (size_t)c->saved_cap * sizeof(uintptr_t));
+    c->saved = NULL;
+    c->saved_cap = 0;
+}
+
 void
 pmt_garbage_free_heap(pmt_cyc *c)
 {
+    unmark_table(c);
     pmt_cyc_free(c, c->order, (size_t)c->order_cap * sizeof(PyObject *));
     c->order = NULL;
     c->order_cap = 0;
-    pmt_cyc_free(c, c->slots, c->cap * sizeof(pmt_cyc_slot));
-    c->slots = NULL;
-    c->cap = 0;
-    pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(size_t));
+    pmt_cyc_free(c, c->refs, (size_t)c->refs_cap * sizeof(int32_t));
+    c->refs = NULL;
+    c->refs_cap = 0;
+    pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(uint32_t));
     c->hoff = NULL;
     pmt_cyc_free(c, c->hedges, (size_t)c->hecap * sizeof(uint32_t));
     c->hedges = NULL;
     c->hecap = 0;
     pmt_cyc_free(c, c->alive, (size_t)c->n);
     c->alive = NULL;
+}
+
+void
+pmt_garbage_raise(const pmt_cyc *c)
+{
+    if (c->too_many) {
+        PyErr_SetString(PyExc_OverflowError,
+                        "too many GC objects or references for garbage_cycles()");
+    }
+    else if (c->oom) {
+        PyErr_NoMemory();
+    }
 }
 
 void
@@ -159,92 +201,64 @@ pmt_garbage_clear(pmt_cyc *c)
 
 /* ---- steps 1-2: the walk and the side table ----------------------------------- */
 
-static inline size_t
-slot_index(const pmt_cyc *c, PyObject *op)
+/* k of a walked object, or NOT_IN_TABLE: not a GC object, untracked, or
+   tracked but not walked (frozen). */
+static inline uint32_t
+table_k(PyObject *op)
 {
-    uint64_t h = ((uint64_t)(uintptr_t)op >> 4) * UINT64_C(0x9E3779B97F4A7C15);
-#ifdef __SIZEOF_INT128__
-    return (size_t)(((unsigned __int128)h * c->cap) >> 64);   /* Lemire's range map */
-#else
-    return (size_t)(h % c->cap);
-#endif
-}
-
-static inline pmt_cyc_slot *
-table_find_at(const pmt_cyc *c, PyObject *op, size_t i)
-{
-    for (;;) {
-        pmt_cyc_slot *s = &c->slots[i];
-        if (s->op == op) {
-            return s;
-        }
-        if (s->op == NULL) {
-            return NULL;
-        }
-        if (++i == c->cap) {
-            i = 0;
-        }
+    if (!pmt_gc_is_tracked(op)) {
+        return NOT_IN_TABLE;
     }
+    uintptr_t h = PMT_GC_PREV(op);
+    return (h & MARK) ? (uint32_t)h : NOT_IN_TABLE;
 }
 
-static inline pmt_cyc_slot *
-table_find(const pmt_cyc *c, PyObject *op)
+/* Grows the three arrays indexed by k to hold k + 1 items; each keeps its
+   own capacity, so a failure leaves the accounting right. */
+static int
+grow_table(pmt_cyc *c, Py_ssize_t k)
 {
-    return table_find_at(c, op, slot_index(c, op));
+    if (pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, k + 1, sizeof(PyObject *)) < 0
+        || pmt_cyc_grow(c, (void **)&c->saved, &c->saved_cap, k + 1, sizeof(uintptr_t)) < 0
+        || pmt_cyc_grow(c, (void **)&c->refs, &c->refs_cap, k + 1, sizeof(int32_t)) < 0) {
+        return -1;
+    }
+    return 0;
 }
 
+/* Steps 1-2 at once: the walk has just read op's GC header (its _gc_next),
+   so the mark costs no extra cache miss. The walk holds op (+1) during the
+   call, hence the - 1. Never raises (returns 1 to stop): the failure is
+   raised once the headers are back. */
 static int
 note_visit(PyObject *op, void *arg)
 {
     pmt_cyc *c = (pmt_cyc *)arg;
-    if (c->n == c->order_cap
-        && pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, c->n + 1, sizeof(PyObject *)) < 0) {
-        c->oom = 1;                   /* raised after the walk, not inside it */
+    Py_ssize_t k = c->n;
+    if ((uint64_t)k >= UINT32_MAX / 2) {
+        c->too_many = 1;
         return 1;
     }
-    c->order[c->n++] = op;
+    if ((k == c->order_cap || k == c->saved_cap || k == c->refs_cap) && grow_table(c, k) < 0) {
+        c->oom = 1;
+        return 1;
+    }
+    Py_ssize_t refcnt = Py_REFCNT(op) - 1;
+    c->order[k] = op;
+    c->refs[k] = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
+    c->saved[k] = PMT_GC_PREV(op);
+    PMT_GC_PREV(op) = MARK | (uintptr_t)k;
+    c->n = k + 1;
     return 0;
 }
 
 static int
 build_table(pmt_cyc *c)
 {
-    if (pmt_walk_heap(note_visit, c) < 0) {
-        return -1;
-    }
-    if (c->oom) {
-        goto nomem;
-    }
-    if ((uint64_t)c->n >= UINT32_MAX / 2) {
-        PyErr_SetString(PyExc_OverflowError, "too many GC objects for garbage_cycles()");
-        return -1;
-    }
-    c->slots = pmt_cyc_calloc(c, (size_t)c->n * 2 + 16, sizeof(pmt_cyc_slot));
-    if (c->slots == NULL) {
-        goto nomem;
-    }
-    c->cap = (size_t)c->n * 2 + 16;
-    for (Py_ssize_t k = 0; k < c->n; k++) {
-        if (k + AHEAD < c->n) {
-            PREFETCH(c->order[k + AHEAD]);
-            PREFETCH(&c->slots[slot_index(c, c->order[k + AHEAD])]);
-        }
-        PyObject *op = c->order[k];
-        size_t i = slot_index(c, op);
-        while (c->slots[i].op != NULL && c->slots[i].op != op) {
-            if (++i == c->cap) {
-                i = 0;
-            }
-        }
-        Py_ssize_t refcnt = Py_REFCNT(op);
-        c->slots[i].op = op;
-        c->slots[i].refs = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
-        c->slots[i].k = (uint32_t)k;
-    }
-    return 0;
-nomem:
-    PyErr_NoMemory();
-    return -1;
+    /* note_visit never returns -1, so the walk cannot fail with an
+       exception (a Python object) made while headers are marked. */
+    (void)pmt_walk_heap(note_visit, c);
+    return c->oom || c->too_many ? -1 : 0;
 }
 
 /* ---- step 3: subtract internal references, record the edges --------------------- */
@@ -266,33 +280,47 @@ note_negative(pmt_cyc *c, PyObject *src, PyObject *victim)
     }
 }
 
-/* Looks the buffered referents up (prefetched first), decrements their
-   counts and appends the edges; edges stay grouped by source, in walk order. */
+/* Looks the buffered referents up, decrements their counts and appends the
+   edges; edges stay grouped by source, in walk order. Three passes, so the
+   cache misses of each overlap: the referents' headers (the GC header and
+   the type pointer around op), then their refcount copies. */
 static int
-flush_refs(pmt_cyc *c)
+flush_batch(pmt_cyc *c)
 {
-    for (int i = 0; i < c->nrefs; i++) {
-        c->idx[i] = slot_index(c, c->refs[i]);
-        PREFETCH(&c->slots[c->idx[i]]);
+    for (int i = 0; i < c->nbatch; i++) {
+        PREFETCH((uintptr_t *)c->batch[i] - 2);
+        PREFETCH(c->batch[i]);
     }
-    if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + c->nrefs, sizeof(uint32_t)) < 0) {
+    for (int i = 0; i < c->nbatch; i++) {
+        uint32_t k = table_k(c->batch[i]);
+        c->dstk[i] = k;
+        if (k != NOT_IN_TABLE) {
+            PREFETCH(&c->refs[k]);
+        }
+    }
+    if (c->hne + c->nbatch > (Py_ssize_t)UINT32_MAX) {
+        c->too_many = 1;              /* the offsets are 32-bit */
+        return -1;
+    }
+    if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + c->nbatch,
+                     sizeof(uint32_t)) < 0) {
         c->oom = 1;
         return -1;
     }
-    for (int i = 0; i < c->nrefs; i++) {
-        pmt_cyc_slot *s = table_find_at(c, c->refs[i], c->idx[i]);
-        if (s == NULL) {
-            continue;                 /* not a GC-tracked object */
+    for (int i = 0; i < c->nbatch; i++) {
+        uint32_t k = c->dstk[i];
+        if (k == NOT_IN_TABLE) {
+            continue;
         }
         while (c->nextk <= (Py_ssize_t)c->srck[i]) {
-            c->hoff[c->nextk++] = (size_t)c->hne;
+            c->hoff[c->nextk++] = (uint32_t)c->hne;
         }
-        if (--s->refs == -1) {
-            note_negative(c, c->order[c->srck[i]], c->refs[i]);
+        if (--c->refs[k] == -1) {
+            note_negative(c, c->order[c->srck[i]], c->batch[i]);
         }
-        c->hedges[c->hne++] = s->k;
+        c->hedges[c->hne++] = k;
     }
-    c->nrefs = 0;
+    c->nbatch = 0;
     return 0;
 }
 
@@ -300,9 +328,9 @@ static int
 visit_decref(PyObject *ref, void *arg)
 {
     pmt_cyc *c = (pmt_cyc *)arg;
-    c->srck[c->nrefs] = c->curk;
-    c->refs[c->nrefs++] = ref;
-    if (c->nrefs == REFBATCH && flush_refs(c) < 0) {
+    c->srck[c->nbatch] = c->curk;
+    c->batch[c->nbatch++] = ref;
+    if (c->nbatch == REFBATCH && flush_batch(c) < 0) {
         return 1;
     }
     return 0;
@@ -311,9 +339,10 @@ visit_decref(PyObject *ref, void *arg)
 static int
 subtract_refs(pmt_cyc *c)
 {
-    c->hoff = pmt_cyc_calloc(c, (size_t)c->n + 1, sizeof(size_t));
+    c->hoff = pmt_cyc_calloc(c, (size_t)c->n + 1, sizeof(uint32_t));
     if (c->hoff == NULL) {
-        goto nomem;
+        c->oom = 1;
+        return -1;
     }
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
@@ -324,21 +353,18 @@ subtract_refs(pmt_cyc *c)
         if (traverse != NULL) {
             c->curk = (uint32_t)k;
             (void)traverse(op, visit_decref, c);
-            if (c->oom) {
-                goto nomem;
+            if (c->oom || c->too_many) {
+                return -1;
             }
         }
     }
-    if (flush_refs(c) < 0) {
-        goto nomem;
+    if (flush_batch(c) < 0) {
+        return -1;
     }
     while (c->nextk <= c->n) {
-        c->hoff[c->nextk++] = (size_t)c->hne;
+        c->hoff[c->nextk++] = (uint32_t)c->hne;
     }
     return 0;
-nomem:
-    PyErr_NoMemory();
-    return -1;
 }
 
 /* ---- step 4: reachability from the roots ------------------------------------- */
@@ -353,28 +379,23 @@ mark_reachable(pmt_cyc *c)
     if (c->alive == NULL) {
         goto done;
     }
-    Py_ssize_t holder_k = -1;
-    if (c->holder != NULL) {
-        pmt_cyc_slot *s = table_find(c, c->holder);
-        holder_k = s != NULL ? (Py_ssize_t)s->k : -1;
-    }
-    for (size_t i = 0; i < c->cap; i++) {     /* roots: positive, or negative (noted) */
-        pmt_cyc_slot *s = &c->slots[i];
-        if (s->op != NULL && s->refs != 0) {
+    uint32_t holder_k = c->holder != NULL ? table_k(c->holder) : NOT_IN_TABLE;
+    for (Py_ssize_t k = 0; k < c->n; k++) {   /* roots: positive, or negative (noted) */
+        if (c->refs[k] != 0) {
             if (sp == cap && pmt_cyc_grow(c, (void **)&stack, &cap, sp + 1, sizeof(uint32_t)) < 0) {
                 goto done;
             }
-            c->alive[s->k] = 1;
-            stack[sp++] = s->k;
+            c->alive[k] = 1;
+            stack[sp++] = (uint32_t)k;
         }
     }
     c->nreached = sp;
     while (sp > 0) {
         uint32_t k = stack[--sp];
-        if ((Py_ssize_t)k == holder_k) {
+        if (k == holder_k) {
             continue;
         }
-        size_t e = c->hoff[k], end = c->hoff[k + 1];
+        uint32_t e = c->hoff[k], end = c->hoff[k + 1];
         if (sp + (Py_ssize_t)(end - e) > cap
             && pmt_cyc_grow(c, (void **)&stack, &cap, sp + (Py_ssize_t)(end - e),
                             sizeof(uint32_t)) < 0) {
@@ -393,7 +414,7 @@ mark_reachable(pmt_cyc *c)
 done:
     pmt_cyc_free(c, stack, (size_t)cap * sizeof(uint32_t));
     if (ret < 0) {
-        PyErr_NoMemory();
+        c->oom = 1;
     }
     return ret;
 }
@@ -442,7 +463,7 @@ build_subgraph(pmt_cyc *c)
     for (g = 0; g < G; g++) {
         uint32_t k = c->gk[g];
         c->eoff[g] = c->ne;
-        for (size_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
+        for (uint32_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
             uint32_t t = c->hedges[e];
             if (c->alive[t]) {
                 continue;
@@ -458,7 +479,7 @@ build_subgraph(pmt_cyc *c)
     c->eoff[G] = c->ne;
     return 0;
 nomem:
-    PyErr_NoMemory();
+    c->oom = 1;
     return -1;
 }
 
@@ -505,7 +526,7 @@ static int
 visit_owned(PyObject *ref, void *arg)
 {
     pmt_cyc *c = (pmt_cyc *)arg;
-    if (table_find(c, ref) != NULL || PMT_IS_IMMORTAL(ref)) {
+    if (table_k(ref) != NOT_IN_TABLE || PMT_IS_IMMORTAL(ref)) {
         return 0;                     /* a GC object (counted), or never freed */
     }
     if (2 * (c->owned_used + 1) > c->owned_cap && owned_grow(c) < 0) {
@@ -581,7 +602,7 @@ pmt_garbage_owned(pmt_cyc *c)
     c->owned_start[0] = 0;
     return 0;
 nomem:
-    PyErr_NoMemory();
+    c->oom = 1;
     return -1;
 }
 

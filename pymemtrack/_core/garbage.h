@@ -9,13 +9,6 @@
 #define PMT_CYC_MAX_ANOMALIES 16      /* distinct (traverser type) reported */
 #define PMT_CYC_REFBATCH 256          /* referents looked up together */
 
-/* One side-table slot per GC object. */
-typedef struct {
-    PyObject *op;                     /* key; NULL marks an empty slot */
-    int32_t refs;                     /* the refcount copy, see above */
-    uint32_t k;                       /* walk order index */
-} pmt_cyc_slot;
-
 /* A referent outside the table (not a GC object, or untracked) of garbage. */
 typedef struct {
     PyObject *op;                     /* NULL marks an empty slot */
@@ -28,23 +21,28 @@ typedef struct {
 typedef struct {
     /* side memory accounting */
     size_t bytes, peak;
-    int oom;                          /* a visitor could not allocate */
+    int oom;                          /* an allocation failed, MemoryError not raised yet */
 
-    /* 1-2: objects in walk order, the table */
+    /* 1-2: objects in walk order, the table: marked GC headers (see
+       garbage.c) with their real words in saved, the refcount copies in refs */
     PyObject **order;
-    Py_ssize_t n, order_cap;
-    pmt_cyc_slot *slots;
-    size_t cap;
+    Py_ssize_t n, order_cap;          /* order[0 .. n) are marked */
+    uintptr_t *saved;                 /* by k */
+    Py_ssize_t saved_cap;
+    int32_t *refs;                    /* by k */
+    Py_ssize_t refs_cap;
+    int too_many;                     /* 2**31 GC objects or 2**32 references:
+                                         OverflowError, not raised yet */
 
     /* 3: referents collected by tp_traverse, looked up in batches so the
-       cache misses on the table overlap (prefetched) instead of queueing */
-    PyObject *refs[PMT_CYC_REFBATCH];
+       cache misses on their headers overlap (prefetched) instead of queueing */
+    PyObject *batch[PMT_CYC_REFBATCH];
     uint32_t srck[PMT_CYC_REFBATCH];          /* the object whose tp_traverse gave it */
-    size_t idx[PMT_CYC_REFBATCH];
-    int nrefs;
+    uint32_t dstk[PMT_CYC_REFBATCH];          /* its k, or UINT32_MAX: outside the table */
+    int nbatch;
     uint32_t curk;                    /* the object whose tp_traverse runs */
     Py_ssize_t nextk;                 /* first object whose offset is unset */
-    size_t *hoff;                     /* n + 1 offsets into hedges, by k */
+    uint32_t *hoff;                   /* n + 1 offsets into hedges, by k */
     uint32_t *hedges;                 /* target k of each reference */
     Py_ssize_t hne, hecap;
     PyTypeObject *bad_src[PMT_CYC_MAX_ANOMALIES], *bad_dst[PMT_CYC_MAX_ANOMALIES];
@@ -82,17 +80,31 @@ typedef struct {
     int gc_reenabled;                 /* a hook re-enabled the collector meanwhile */
 } pmt_cyc;
 
-/* Steps 1-5: walks the heap, finds the garbage and builds its subgraph
-   (c->G nodes in walk order, c->gop borrowed). Runs no Python code after
-   the walk; the caller disables the collector. 0, or -1 with an exception. */
+/* The table lives in the GC headers of the walked objects. From the table
+   build until pmt_garbage_free_heap() puts them back, no Python object may be
+   created or freed and no Python code may run (not even PyErr_NoMemory(),
+   which makes an exception object): a step that cannot allocate sets c->oom
+   and returns -1, and the caller raises MemoryError after
+   pmt_garbage_free_heap() (pmt_garbage_raise()). */
+
+/* Steps 1-5: walks the heap marking the headers, finds the garbage and builds
+   its subgraph (c->G nodes in walk order, c->gop borrowed). Runs no Python
+   code; the caller disables the collector. 0, or -1 with c->oom or
+   c->too_many. */
 int pmt_garbage_find(pmt_cyc *c);
 
 /* Fills c->owned_list/owned_start: objects outside the table that only one
-   group refers to (needs c->owner from pmt_scc_group). 0, or -1 with MemoryError. */
+   group refers to (needs c->owner from pmt_scc_group, and the marked
+   headers). 0, or -1 with c->oom. */
 int pmt_garbage_owned(pmt_cyc *c);
 
-/* Frees the heap-sized arrays (table, walk order, edges); the garbage stays. */
+/* Puts every marked GC header back, then frees the heap-sized arrays (walk
+   order, table, edges); the garbage stays. Safe to call again. */
 void pmt_garbage_free_heap(pmt_cyc *c);
+
+/* Raises what a failed step recorded in c (c->oom, c->too_many); call it
+   after pmt_garbage_free_heap(). */
+void pmt_garbage_raise(const pmt_cyc *c);
 
 /* Frees everything c owns (it holds no Python references). */
 void pmt_garbage_clear(pmt_cyc *c);

@@ -16,7 +16,7 @@ tarjan(pmt_cyc *c)
     char *onstack = pmt_cyc_calloc(c, (size_t)G, 1);
     c->comp = pmt_cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
     if (!index || !low || !sstack || !cnode || !cpos || !onstack || !c->comp) {
-        PyErr_NoMemory();
+        c->oom = 1;
         goto done;
     }
     for (Py_ssize_t v = 0; v < G; v++) {
@@ -104,7 +104,7 @@ make_groups(pmt_cyc *c)
     c->gcycle = pmt_cyc_calloc(c, (size_t)G, 1);
     if (!cstart || !cmem || !owner || !cloop || !c->out || !c->gstart || !c->gmembers
         || !c->gcycle) {
-        PyErr_NoMemory();
+        c->oom = 1;
         goto done;
     }
     /* members of each component, in node order (a counting sort) */
@@ -161,7 +161,8 @@ done:
     return ret;
 }
 
-/* Finalizer flags per node, and what a legacy tp_del object makes uncollectable. */
+/* Finalizer flags per node (but PMT_CYC_FINALIZED, see pmt_scc_finalized),
+   and what a legacy tp_del object makes uncollectable. */
 static int
 make_flags(pmt_cyc *c)
 {
@@ -170,7 +171,7 @@ make_flags(pmt_cyc *c)
     Py_ssize_t *queue = pmt_cyc_calloc(c, (size_t)G, sizeof(Py_ssize_t));
     if (c->flags == NULL || queue == NULL) {
         pmt_cyc_free(c, queue, (size_t)G * sizeof(Py_ssize_t));
-        PyErr_NoMemory();
+        c->oom = 1;
         return -1;
     }
     Py_ssize_t qlen = 0;
@@ -180,9 +181,6 @@ make_flags(pmt_cyc *c)
         unsigned char f = 0;
         if (tp->tp_finalize != NULL) {
             f |= PMT_CYC_FINALIZE;
-        }
-        if (PyObject_GC_IsFinalized(op)) {
-            f |= PMT_CYC_FINALIZED;
         }
         if (tp->tp_del != NULL) {
             f |= PMT_CYC_LEGACY | PMT_CYC_UNCOLLECTABLE;
@@ -221,4 +219,14 @@ pmt_scc_group(pmt_cyc *c)
         return -1;
     }
     return 0;
+}
+
+void
+pmt_scc_finalized(pmt_cyc *c)
+{
+    for (Py_ssize_t v = 0; v < c->G; v++) {
+        if (PyObject_GC_IsFinalized(c->gop[v])) {
+            c->flags[v] |= PMT_CYC_FINALIZED;
+        }
+    }
 }

@@ -120,24 +120,6 @@ pmt_peek_dict(PyObject *op)
     return *(PyObject **)((char *)op + offset);
 }
 
-/* PyObject_GC_IsTracked() without a call per referent: the GC head sits
-   right before every GC object (after any managed-dict pre-header) and its
-   _gc_next is non-zero while tracked, on 3.8-3.13 GIL builds; elsewhere the
-   public function. */
-static inline int
-pmt_gc_is_tracked(PyObject *op)
-{
-    PyTypeObject *tp = Py_TYPE(op);
-    if (!PyType_IS_GC(tp) || (tp->tp_is_gc != NULL && !tp->tp_is_gc(op))) {
-        return 0;
-    }
-#if PY_VERSION_HEX < 0x030E0000 && !PMT_FREE_THREADED
-    return ((uintptr_t *)op)[-2] != 0;
-#else
-    return PyObject_GC_IsTracked(op);
-#endif
-}
-
 /* PyObject_IS_GC() without the call: a GC type, and for types (tp_is_gc)
    a heap type. */
 static inline int
@@ -145,6 +127,23 @@ pmt_is_gc(PyObject *op)
 {
     PyTypeObject *tp = Py_TYPE(op);
     return PyType_IS_GC(tp) && (tp->tp_is_gc == NULL || tp->tp_is_gc(op));
+}
+
+/* PyObject_GC_IsTracked() without a call per referent: the GC head sits
+   right before every GC object (after any managed-dict pre-header) and its
+   _gc_next is non-zero while tracked, on 3.8-3.13 GIL builds; elsewhere the
+   public function. */
+static inline int
+pmt_gc_is_tracked(PyObject *op)
+{
+    if (!pmt_is_gc(op)) {
+        return 0;
+    }
+#if PY_VERSION_HEX < 0x030E0000 && !PMT_FREE_THREADED
+    return ((uintptr_t *)op)[-2] != 0;
+#else
+    return PyObject_GC_IsTracked(op);
+#endif
 }
 
 /* A hint to load memory early (no-op where the compiler has none). */
@@ -172,8 +171,26 @@ pmt_gc_next_hint(PyObject *op)
    default build 3.8-3.14. The collector itself borrows _gc_prev while it
    runs (update_refs stores refcount copies there); the reference index does
    the same, with collection disabled and no Python code running, and puts
-   every word back (refindex.c). */
+   every word back (refindex.c, garbage.c). */
 #define PMT_GC_PREV(op) (((uintptr_t *)(op))[-1])
+
+/* While the reference index or the cycle analysis runs, each object it
+   walked has _gc_prev = PMT_GC_MARK | (its own bits 32-62) | its index.
+   Addresses are below 2**63 on every 64-bit platform CPython runs on, so a
+   real _gc_prev never has the top bit set. */
+#define PMT_GC_MARK ((uintptr_t)1 << 63)
+
+/* The index in a marked header (see PMT_GC_MARK), or UINT32_MAX: not a GC
+   object, untracked, or tracked but not walked (frozen by gc.freeze()). */
+static inline uint32_t
+pmt_gc_marked_index(PyObject *op)
+{
+    if (!pmt_gc_is_tracked(op)) {
+        return UINT32_MAX;
+    }
+    uintptr_t h = PMT_GC_PREV(op);
+    return (h & PMT_GC_MARK) ? (uint32_t)h : UINT32_MAX;
+}
 
 /* Bytes CPython allocates in front of an object: the GC header, and from
    3.11 the managed __dict__ (3.12+: and __weakref__) pointers (bpo-45947,

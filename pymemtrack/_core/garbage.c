@@ -6,7 +6,7 @@
 
    1. walk:      note every GC-tracked object, in walk order k = 0..n-1.
    2. table:     like update_refs, which keeps its copies in the GC header,
-                 each walked object's _gc_prev becomes MARK | k as the walk
+                 each walked object's _gc_prev becomes PMT_GC_MARK | k as the walk
                  passes it, the real word saved in saved[k] and put back
                  before any Python object is made or freed (as refindex.c
                  does). So "is this referent in the table, and which k" is a
@@ -47,19 +47,11 @@
 #define REFBATCH PMT_CYC_REFBATCH
 #define MAX_ANOMALIES PMT_CYC_MAX_ANOMALIES
 #define AHEAD 8                       /* objects prefetched ahead of a traverse */
-#define NOT_IN_TABLE UINT32_MAX
+#define NOT_IN_TABLE UINT32_MAX       /* pmt_gc_marked_index(): unmarked */
 
-/* A marked header: PMT_GC_PREV(op) == MARK | k. Addresses are below 2**63 on
-   every 64-bit platform CPython runs on, so a real _gc_prev never has the
-   top bit set. Its low bits are the collector's flags (FINALIZED among
-   them), so PyObject_GC_IsFinalized() must wait for the headers to be back. */
-#define MARK ((uintptr_t)1 << 63)
-
-#if defined(__GNUC__) || defined(__clang__)
-#  define PREFETCH(p) __builtin_prefetch(p)
-#else
-#  define PREFETCH(p) ((void)0)
-#endif
+/* A marked header is PMT_GC_PREV(op) == PMT_GC_MARK | k (compat.h). The
+   real word's low bits are the collector's flags (FINALIZED among them), so
+   PyObject_GC_IsFinalized() must wait for the headers to be back. */
 
 /* ---- side memory --------------------------------------------------------- */
 
@@ -138,7 +130,7 @@ unmark_table(pmt_cyc *c)
 {
     for (Py_ssize_t k = 0; k < c->n && c->saved != NULL; k++) {
         if (k + AHEAD < c->n) {
-            PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
+            PMT_PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
         }
         PMT_GC_PREV(c->order[k]) = c->saved[k];
     }
@@ -201,18 +193,6 @@ pmt_garbage_clear(pmt_cyc *c)
 
 /* ---- steps 1-2: the walk and the side table ----------------------------------- */
 
-/* k of a walked object, or NOT_IN_TABLE: not a GC object, untracked, or
-   tracked but not walked (frozen). */
-static inline uint32_t
-table_k(PyObject *op)
-{
-    if (!pmt_gc_is_tracked(op)) {
-        return NOT_IN_TABLE;
-    }
-    uintptr_t h = PMT_GC_PREV(op);
-    return (h & MARK) ? (uint32_t)h : NOT_IN_TABLE;
-}
-
 /* Grows the three arrays indexed by k to hold k + 1 items; each keeps its
    own capacity, so a failure leaves the accounting right. */
 static int
@@ -247,7 +227,7 @@ note_visit(PyObject *op, void *arg)
     c->order[k] = op;
     c->refs[k] = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
     c->saved[k] = PMT_GC_PREV(op);
-    PMT_GC_PREV(op) = MARK | (uintptr_t)k;
+    PMT_GC_PREV(op) = PMT_GC_MARK | (uintptr_t)k;
     c->n = k + 1;
     return 0;
 }
@@ -288,14 +268,14 @@ static int
 flush_batch(pmt_cyc *c)
 {
     for (int i = 0; i < c->nbatch; i++) {
-        PREFETCH((uintptr_t *)c->batch[i] - 2);
-        PREFETCH(c->batch[i]);
+        PMT_PREFETCH((uintptr_t *)c->batch[i] - 2);
+        PMT_PREFETCH(c->batch[i]);
     }
     for (int i = 0; i < c->nbatch; i++) {
-        uint32_t k = table_k(c->batch[i]);
+        uint32_t k = pmt_gc_marked_index(c->batch[i]);
         c->dstk[i] = k;
         if (k != NOT_IN_TABLE) {
-            PREFETCH(&c->refs[k]);
+            PMT_PREFETCH(&c->refs[k]);
         }
     }
     if (c->hne + c->nbatch > (Py_ssize_t)UINT32_MAX) {
@@ -346,7 +326,7 @@ subtract_refs(pmt_cyc *c)
     }
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
-            PREFETCH(c->order[k + AHEAD]);
+            PMT_PREFETCH(c->order[k + AHEAD]);
         }
         PyObject *op = c->order[k];
         traverseproc traverse = Py_TYPE(op)->tp_traverse;
@@ -379,7 +359,7 @@ mark_reachable(pmt_cyc *c)
     if (c->alive == NULL) {
         goto done;
     }
-    uint32_t holder_k = c->holder != NULL ? table_k(c->holder) : NOT_IN_TABLE;
+    uint32_t holder_k = c->holder != NULL ? pmt_gc_marked_index(c->holder) : NOT_IN_TABLE;
     for (Py_ssize_t k = 0; k < c->n; k++) {   /* roots: positive, or negative (noted) */
         if (c->refs[k] != 0) {
             if (sp == cap && pmt_cyc_grow(c, (void **)&stack, &cap, sp + 1, sizeof(uint32_t)) < 0) {
@@ -526,7 +506,7 @@ static int
 visit_owned(PyObject *ref, void *arg)
 {
     pmt_cyc *c = (pmt_cyc *)arg;
-    if (table_k(ref) != NOT_IN_TABLE || PMT_IS_IMMORTAL(ref)) {
+    if (pmt_gc_marked_index(ref) != NOT_IN_TABLE || PMT_IS_IMMORTAL(ref)) {
         return 0;                     /* a GC object (counted), or never freed */
     }
     if (2 * (c->owned_used + 1) > c->owned_cap && owned_grow(c) < 0) {

@@ -106,12 +106,9 @@ add_extra(pmt_refindex *ix, PyObject *op)
 /* ---- marking: the node number in each object's GC header ---------------- */
 
 /* While the index is built, each tracked object's _gc_prev holds
-   PMT_MARK | in-edge count << 32 | node; saved[] keeps the real words. A
+   PMT_GC_MARK | in-edge count << 32 | node; saved[] keeps the real words. A
    referent's header shares its cache line with the tracked flag read just
-   before, so turning a referent into a node costs no extra memory access.
-   (Addresses are below 2**63 on every 64-bit platform CPython runs on, so
-   a real _gc_prev never has the top bit set.) */
-#define PMT_MARK ((uintptr_t)1 << 63)
+   before, so turning a referent into a node costs no extra memory access. */
 #define PMT_COUNT_ONE ((uintptr_t)1 << 32)
 #define PMT_COUNT_MASK (((uintptr_t)0x7FFFFFFF) << 32)
 
@@ -121,7 +118,7 @@ mark_nodes(pmt_refindex *ix, uintptr_t *saved)
     for (Py_ssize_t i = 0; i < ix->ntracked; i++) {
         uintptr_t *prev = &PMT_GC_PREV(ix->objs[i]);
         saved[i] = *prev;
-        *prev = PMT_MARK | (uintptr_t)i;
+        *prev = PMT_GC_MARK | (uintptr_t)i;
     }
 }
 
@@ -136,17 +133,6 @@ unmark_nodes(pmt_refindex *ix, const uintptr_t *saved)
     }
 }
 
-/* The node of a marked object, or PMT_NO_NODE. */
-static pmt_node
-marked_node(PyObject *op)
-{
-    if (!pmt_gc_is_tracked(op)) {
-        return PMT_NO_NODE;
-    }
-    uintptr_t h = PMT_GC_PREV(op);
-    return (h & PMT_MARK) ? (pmt_node)h : PMT_NO_NODE;
-}
-
 /* Numbers the extras: a walked object keeps its node; others (untracked, or
    hidden by gc.freeze) are appended and mapped in others. */
 static int
@@ -154,7 +140,7 @@ add_extras(pmt_refindex *ix, PyObject *const *extra, Py_ssize_t nextra, pmt_node
            pmt_ptrmap *others)
 {
     for (Py_ssize_t j = 0; j < nextra; j++) {
-        pmt_node v = marked_node(extra[j]);
+        pmt_node v = pmt_gc_marked_index(extra[j]);   /* PMT_NO_NODE: unmarked */
         if (v == PMT_NO_NODE) {
             v = pmt_node_of(others, extra[j]);
         }
@@ -190,7 +176,7 @@ edge_visit(PyObject *dst, void *arg)
     if (pmt_gc_is_tracked(dst)) {
         uintptr_t *prev = &PMT_GC_PREV(dst);
         uintptr_t h = *prev;
-        if (h & PMT_MARK) {
+        if (h & PMT_GC_MARK) {
             if ((h & PMT_COUNT_MASK) == PMT_COUNT_MASK) {
                 f->status = EDGES_TOO_MANY;
                 return -1;

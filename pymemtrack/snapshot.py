@@ -138,7 +138,7 @@ class _SnapshotMethods:
         # attrgetter interns its names: a fresh "..._delta" string per call
         # would be kept by the interpreter's type attribute cache and read as
         # a leak by a -R style check.
-        by_delta, by_total = _DELTA_GETTERS[key], attrgetter(key)
+        by_delta, by_total = attrgetter(key + "_delta"), attrgetter(key)
         rows.sort(key=lambda r: (-by_delta(r), -by_total(r), r.type_name))
         return SnapshotDiff(rows)
 
@@ -210,9 +210,6 @@ def snapshot(sizes: bool = False, deep: bool = False) -> Snapshot:
     if not isinstance(sizes, bool) or not isinstance(deep, bool):
         raise TypeError("sizes and deep must be bools")
     return Snapshot(sizes=sizes, deep=deep)
-
-
-_DELTA_GETTERS = {"count": attrgetter("count_delta"), "size": attrgetter("size_delta")}
 
 
 def _sort_key(sort_by: str) -> str:

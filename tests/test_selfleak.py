@@ -10,9 +10,7 @@ Freelists and caches fill during warm-up and do not grow every round.
 
 import gc
 import io
-import linecache
 import os
-import re
 import sys
 import tracemalloc
 
@@ -20,6 +18,7 @@ import pytest
 
 import pymemtrack
 from pymemtrack import _core
+from pymemtrack.leakcheck import clear_caches
 
 
 class Leakcheck:
@@ -237,14 +236,9 @@ def _tracing():
 
 def _settle():
     """Empties the caches CPython's own -R hunter empties between rounds
-    (regrtest's dash_R_cleanup), then collects: what they keep is not ours."""
-    sys._clear_type_cache()
-    re.purge()
-    linecache.clearcache()
-    for module in list(sys.modules.values()):
-        registry = getattr(module, "__warningregistry__", None)
-        if isinstance(registry, dict):
-            registry.clear()
+    (pymemtrack.leakcheck.clear_caches: regrtest's), then collects: what
+    they keep is not ours."""
+    clear_caches()
     gc.collect()
 
 

@@ -130,9 +130,7 @@ def main():
     ours, usual = results[rows[2][0]], results[rows[3][0]]
     print(f"garbage_cycles() vs DEBUG_SAVEALL + gc.collect(): {ours[0] / usual[0]:.2f}x the "
           f"wall time, {ours[1] / usual[1]:.2f}x the CPU time, and it collects nothing")
-    print(f"side memory: {side:,} bytes peak = {side / n_gc:.1f} bytes per GC object"
-          + (" (+8 per object for the gc.get_objects() list on 3.10/3.11)"
-             if sys.version_info < (3, 12) else ""))
+    print(f"side memory: {side:,} bytes peak = {side / n_gc:.1f} bytes per GC object")
     gc.collect()
     gc.enable()
 

@@ -87,7 +87,7 @@ run_analysis(PyObject *holder)
         pmt_garbage_raise(&c);
     }
     pmt_garbage_clear(&c);
-    if (was_enabled || c.gc_reenabled) {
+    if (was_enabled) {
         PyGC_Enable();
     }
     return res;

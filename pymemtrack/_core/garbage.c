@@ -594,9 +594,6 @@ pmt_garbage_find(pmt_cyc *c)
     if (build_table(c) < 0) {
         return -1;
     }
-    /* A Python audit hook for gc.get_objects (3.10/3.11) may have re-enabled
-       the collector; from here on nothing may collect. */
-    c->gc_reenabled = PyGC_Disable();
     if (subtract_refs(c) < 0 || mark_reachable(c) < 0 || build_subgraph(c) < 0) {
         return -1;
     }

@@ -77,7 +77,6 @@ typedef struct {
     PyObject **owned_list;            /* group after group */
     Py_ssize_t nowned;
     Py_ssize_t *owned_start;          /* ngroups + 1 offsets into owned_list */
-    int gc_reenabled;                 /* a hook re-enabled the collector meanwhile */
 } pmt_cyc;
 
 /* The table lives in the GC headers of the walked objects. From the table

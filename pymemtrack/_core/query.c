@@ -3,6 +3,7 @@
 #include "query.h"
 #include "args.h"
 #include "names.h"
+#include "refindex.h"
 #include "typetable.h"
 #include "walk.h"
 
@@ -379,71 +380,11 @@ pmt_at(PyObject *Py_UNUSED(module), PyObject *addr)
 }
 
 static int
-cmp_addr(const void *a, const void *b)
-{
-    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int
 at_addrs_visit(PyObject *op, void *arg)
 {
     addr_ctx *ctx = (addr_ctx *)arg;
-    uintptr_t key = (uintptr_t)op;
-    if (bsearch(&key, ctx->addrs, (size_t)ctx->n, sizeof(uintptr_t), cmp_addr) != NULL) {
+    if (pmt_ids_contain(ctx->addrs, ctx->n, op)) {
         return objvec_push(&ctx->found, op);
-    }
-    return 0;
-}
-
-/* Reads the ints of an iterable into a sorted array; other items (which can
-   never equal an id()) are skipped. */
-static int
-read_addresses(PyObject *address_set, addr_ctx *ctx)
-{
-    PyObject *it = PyObject_GetIter(address_set);
-    if (it == NULL) {
-        PyErr_Format(PyExc_TypeError,
-                     "at_addrs() argument 'address_set' must be an iterable of ints, not %.100s",
-                     Py_TYPE(address_set)->tp_name);
-        return -1;
-    }
-    Py_ssize_t cap = 0;
-    PyObject *item;
-    while ((item = PyIter_Next(it)) != NULL) {
-        if (!PyLong_Check(item)) {
-            Py_DECREF(item);
-            continue;
-        }
-        unsigned long long v = PyLong_AsUnsignedLongLong(item);
-        Py_DECREF(item);
-        if (v == (unsigned long long)-1 && PyErr_Occurred()) {
-            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
-                break;
-            }
-            PyErr_Clear();          /* negative or huge: no object there */
-            continue;
-        }
-        if (v > UINTPTR_MAX) {
-            continue;
-        }
-        if (ctx->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            uintptr_t *addrs = pmt_raw_realloc(ctx->addrs, (size_t)cap * sizeof(uintptr_t));
-            if (addrs == NULL) {
-                PyErr_NoMemory();
-                break;
-            }
-            ctx->addrs = addrs;
-        }
-        ctx->addrs[ctx->n++] = (uintptr_t)v;
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred()) {
-        return -1;
-    }
-    if (ctx->n > 1) {
-        qsort(ctx->addrs, (size_t)ctx->n, sizeof(uintptr_t), cmp_addr);
     }
     return 0;
 }
@@ -452,7 +393,9 @@ static PyObject *
 pmt_at_addrs(PyObject *Py_UNUSED(module), PyObject *address_set)
 {
     addr_ctx ctx = {0};
-    int r = read_addresses(address_set, &ctx);
+    /* objgraph compares id()s: an item that is not an int matches nothing. */
+    int r = pmt_read_ids_ex(address_set, "at_addrs() argument 'address_set'", 1,
+                            &ctx.addrs, &ctx.n);
     if (r == 0 && ctx.n > 0) {
         r = pmt_walk_heap(at_addrs_visit, &ctx);
     }

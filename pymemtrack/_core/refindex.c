@@ -378,6 +378,13 @@ cmp_addr(const void *a, const void *b)
 int
 pmt_read_ids(PyObject *ids, const char *what, uintptr_t **out, Py_ssize_t *nout)
 {
+    return pmt_read_ids_ex(ids, what, 0, out, nout);
+}
+
+int
+pmt_read_ids_ex(PyObject *ids, const char *what, int skip_non_ints,
+                uintptr_t **out, Py_ssize_t *nout)
+{
     *out = NULL;
     *nout = 0;
     if (ids == NULL || ids == Py_None) {
@@ -394,6 +401,10 @@ pmt_read_ids(PyObject *ids, const char *what, uintptr_t **out, Py_ssize_t *nout)
     PyObject *item;
     while ((item = PyIter_Next(it)) != NULL) {
         if (!PyLong_Check(item)) {
+            if (skip_non_ints) {
+                Py_DECREF(item);
+                continue;
+            }
             PyErr_Format(PyExc_TypeError, "%s must hold object ids (ints, as id() returns), "
                          "not %.100s", what, Py_TYPE(item)->tp_name);
             Py_DECREF(item);

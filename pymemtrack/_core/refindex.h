@@ -53,8 +53,12 @@ Py_ssize_t pmt_refindex_unexplained(const pmt_refindex *ix, pmt_node v);
 void pmt_refindex_free(pmt_refindex *ix);
 
 /* The addresses that ids (an iterable of ints, or NULL/None) yields, sorted,
-   in raw memory the caller frees with pmt_raw_free. 0 or -1 with an exception. */
+   in raw memory the caller frees with pmt_raw_free. 0 or -1 with an exception.
+   An item that is not an int raises TypeError, or with skip_non_ints is
+   skipped (it can never equal an id()). */
 int pmt_read_ids(PyObject *ids, const char *what, uintptr_t **out, Py_ssize_t *nout);
+int pmt_read_ids_ex(PyObject *ids, const char *what, int skip_non_ints,
+                    uintptr_t **out, Py_ssize_t *nout);
 
 /* Whether addr is in the sorted array ids[0 .. n). */
 int pmt_ids_contain(const uintptr_t *ids, Py_ssize_t n, const void *addr);

@@ -155,20 +155,25 @@ class Cycle:
         self.is_loop = is_loop
         self._flags = flags
         self._loop: Optional[List[Any]] = None
-        counts = collections.Counter(type(o).__name__ for o in objects)
-        self.types: Dict[str, int] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        self.size = sum(_object_size(o) for o in objects) + sum(_object_size(o) for o in owned)
-        self.uncollectable = any(f & _UNCOLLECTABLE for f in flags)
-        kinds: Dict[type, str] = {}
-        self.finalizers: List[Finalizer] = []
-        for obj, f in zip(objects, flags):
-            if f & (_FINALIZE | _LEGACY):
-                tp = type(obj)
-                kind = kinds.get(tp) if not f & _LEGACY else "tp_del"
-                if kind is None:
-                    kind = kinds[tp] = _finalizer_kind(tp)
-                self.finalizers.append(
-                    Finalizer(obj, kind, bool(f & _FINALIZED), bool(f & _MEMBER)))
+        # types, size, finalizers and uncollectable are filled on first use
+        # (__getattr__): a report of thousands of cycles costs little more
+        # than the analysis until one is looked at or printed.
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while one of the lazy slots is still unset.
+        if name == "types":
+            counts = collections.Counter(type(o).__name__ for o in self.objects)
+            self.types = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        elif name == "size":
+            self.size = sum(_object_size(o) for o in self.objects) + \
+                sum(_object_size(o) for o in self.owned)
+        elif name == "finalizers":
+            self.finalizers = _finalizers(self.objects, self._flags)
+        elif name == "uncollectable":
+            self.uncollectable = any(f & _UNCOLLECTABLE for f in self._flags)
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return object.__getattribute__(self, name)
 
     @property
     def members(self) -> List[Any]:
@@ -499,6 +504,20 @@ def _finalizer_kind(tp: type) -> str:
             return "tp_finalize" if isinstance(d["__del__"], types.WrapperDescriptorType) \
                 else "__del__"
     return "tp_finalize"
+
+
+def _finalizers(objects: List[Any], flags: bytes) -> List[Finalizer]:
+    """A :class:`Finalizer` per object whose flags say its type has one."""
+    kinds: Dict[type, str] = {}
+    found: List[Finalizer] = []
+    for obj, f in zip(objects, flags):
+        if f & (_FINALIZE | _LEGACY):
+            tp = type(obj)
+            kind = kinds.get(tp) if not f & _LEGACY else "tp_del"
+            if kind is None:
+                kind = kinds[tp] = _finalizer_kind(tp)
+            found.append(Finalizer(obj, kind, bool(f & _FINALIZED), bool(f & _MEMBER)))
+    return found
 
 
 def _report(raw: Tuple[Any, ...], title: str, keep: Optional[set] = None) -> CycleReport:

@@ -52,9 +52,9 @@
 #include "garbage.h"
 #include "walk.h"
 
-#define REFBATCH PMT_CYC_REFBATCH
+#define RING PMT_CYC_RING
 #define MAX_ANOMALIES PMT_CYC_MAX_ANOMALIES
-#define AHEAD 8                       /* objects prefetched ahead of a pass */
+#define AHEAD 32                      /* objects prefetched ahead of a pass */
 #define NOT_IN_TABLE UINT32_MAX       /* pmt_gc_marked_index(): unmarked */
 
 /* The count in a marked header (bits 32-62, below PMT_GC_MARK). */
@@ -73,6 +73,10 @@
 /* The GC header address of op (PyGC_Head, right before the object), as
    _gc_prev of the next object in the collector's list holds it. */
 #define GC_HEAD_ADDR(op) ((uintptr_t)(op) - 2 * sizeof(uintptr_t))
+
+/* How many objects and references the last analysis saw: the next one
+   sizes its arrays from them instead of growing (and copying) them. */
+static Py_ssize_t last_objects = 0, last_references = 0;
 
 /* ---- side memory --------------------------------------------------------- */
 
@@ -145,6 +149,32 @@ pmt_cyc_grow(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t el
     return 0;
 }
 
+/* Sizes *arr to hold want items now (a size hint: no doubling). 0 or -1. */
+static int
+cyc_reserve(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t want, size_t elem)
+{
+    if (want <= *cap) {
+        return 0;
+    }
+    if (want > PY_SSIZE_T_MAX / (Py_ssize_t)elem) {
+        return -1;
+    }
+    void *p = cyc_realloc(c, *arr, (size_t)*cap * elem, (size_t)want * elem);
+    if (p == NULL) {
+        return -1;
+    }
+    *arr = p;
+    *cap = want;
+    return 0;
+}
+
+/* The size hint for a table that held last items: a little more. */
+static Py_ssize_t
+hinted(Py_ssize_t last)
+{
+    return last + last / 16 + 1024;
+}
+
 /* ---- the headers back on any failure, and the end of it all -------------------- */
 
 /* The real _gc_prev of order[k], for k = 0, 1, ... in turn (*u follows
@@ -168,7 +198,7 @@ unmark_table(pmt_cyc *c)
     Py_ssize_t u = 0;
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
-            PMT_PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
+            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[k + AHEAD]));
         }
         PMT_GC_PREV(c->order[k]) = real_word(c, k, &u);
     }
@@ -271,6 +301,12 @@ note_visit(PyObject *op, void *arg)
 static int
 build_table(pmt_cyc *c)
 {
+    if (last_objects > 0
+        && cyc_reserve(c, (void **)&c->order, &c->order_cap, hinted(last_objects),
+                       sizeof(PyObject *)) < 0) {
+        c->oom = 1;
+        return -1;
+    }
     /* From here on the headers of order[0 .. n) are marked. note_visit never
        returns -1, so the walk cannot fail with an exception (a Python
        object) made while headers are marked. */
@@ -302,60 +338,113 @@ note_negative(pmt_cyc *c, PyObject *src, PyObject *victim)
     }
 }
 
-/* Looks the buffered referents up: each one in the table has its count
-   decremented (in the header the test just read) and the edge appended;
-   edges stay grouped by source, in walk order, and hoff[k + 1] counts those
-   of k (turned into offsets at the end). Two passes, so the cache misses of
-   the first (the referents' headers: the GC header and the type pointer
-   around op) overlap instead of queueing. */
-static int
-flush_batch(pmt_cyc *c)
+/* Looks referent op of object src up: if it is in the table, decrements its
+   count (in the header the test just read) and appends the edge src -> its
+   k, counted in hoff[src + 1]. 0, or -1 with c->oom or c->too_many. */
+static inline int
+take(pmt_cyc *c, PyObject *op, uint32_t src)
 {
-    for (int i = 0; i < c->nbatch; i++) {
-        PMT_PREFETCH((uintptr_t *)c->batch[i] - 2);
-        PMT_PREFETCH(c->batch[i]);
+    if (!pmt_gc_is_tracked(op)) {
+        return 0;
     }
-    if (c->hne + c->nbatch > (Py_ssize_t)UINT32_MAX) {
-        c->too_many = 1;              /* the offsets are 32-bit */
-        return -1;
+    uintptr_t h = PMT_GC_PREV(op);
+    if (!(h & PMT_GC_MARK)) {
+        return 0;                     /* tracked, not walked: frozen */
     }
-    if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + c->nbatch,
-                     sizeof(uint32_t)) < 0) {
-        c->oom = 1;
-        return -1;
+    if (c->hne == c->hecap) {
+        if (c->hne >= (Py_ssize_t)UINT32_MAX) {
+            c->too_many = 1;          /* the offsets are 32-bit */
+            return -1;
+        }
+        if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + 1, sizeof(uint32_t)) < 0) {
+            c->oom = 1;
+            return -1;
+        }
     }
-    for (int i = 0; i < c->nbatch; i++) {
-        PyObject *op = c->batch[i];
-        if (!pmt_gc_is_tracked(op)) {
-            continue;
-        }
-        uintptr_t h = PMT_GC_PREV(op);
-        if (!(h & PMT_GC_MARK)) {
-            continue;                 /* tracked, not walked: frozen */
-        }
-        uintptr_t count = COUNT_OF(h);
-        if (count == 0) {
-            note_negative(c, c->order[c->srck[i]], op);
-            PMT_GC_PREV(op) = h | COUNT_NEGATIVE << COUNT_SHIFT;
-        }
-        else if (count != COUNT_NEGATIVE) {
-            PMT_GC_PREV(op) = h - COUNT_ONE;
-        }
-        c->hoff[c->srck[i] + 1]++;
-        c->hedges[c->hne++] = (uint32_t)h;
+    uintptr_t count = COUNT_OF(h);
+    if (count == 0) {
+        note_negative(c, c->order[src], op);
+        PMT_GC_PREV(op) = h | COUNT_NEGATIVE << COUNT_SHIFT;
     }
-    c->nbatch = 0;
+    else if (count != COUNT_NEGATIVE) {
+        PMT_GC_PREV(op) = h - COUNT_ONE;
+    }
+    c->hoff[src + 1]++;
+    c->hedges[c->hne++] = (uint32_t)h;
+    return 0;
+}
+
+/* Looks up every referent still waiting, oldest first. 0 or -1. */
+static int
+drain_ring(pmt_cyc *c)
+{
+    while (c->nring > 0) {
+        int slot = c->ringhead;
+        c->ringhead = (c->ringhead + 1) & (RING - 1);
+        c->nring--;
+        if (take(c, c->ring[slot], c->ringsrc[slot]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Queues referent ref of the object being traversed, its header prefetched;
+   the one queued RING referents ago is looked up now (so edges stay in
+   visit order). 0 or -1. */
+static inline int
+enqueue(pmt_cyc *c, PyObject *ref)
+{
+    PMT_PREFETCH_W((uintptr_t *)ref - 2);
+    PMT_PREFETCH(ref);
+    int slot = (c->ringhead + c->nring) & (RING - 1);
+    if (c->nring == RING) {
+        if (take(c, c->ring[slot], c->ringsrc[slot]) < 0) {
+            return -1;
+        }
+        c->ringhead = (c->ringhead + 1) & (RING - 1);
+        c->nring--;
+    }
+    c->ring[slot] = ref;
+    c->ringsrc[slot] = c->curk;
+    c->nring++;
     return 0;
 }
 
 static int
 visit_decref(PyObject *ref, void *arg)
 {
-    pmt_cyc *c = (pmt_cyc *)arg;
-    c->srck[c->nbatch] = c->curk;
-    c->batch[c->nbatch++] = ref;
-    if (c->nbatch == REFBATCH && flush_batch(c) < 0) {
-        return 1;
+    return enqueue((pmt_cyc *)arg, ref) < 0 ? 1 : 0;
+}
+
+/* What tp_traverse of op does with visit_decref. Exact lists and tuples
+   (public layouts, a large share of most heaps) are read here, without a
+   call per item, last item first as their tp_traverse visits them; the
+   rest go through tp_traverse. 0 or -1. */
+static int
+traverse_decref(pmt_cyc *c, PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject **items;
+    Py_ssize_t size;
+    if (tp == &PyList_Type) {
+        items = ((PyListObject *)op)->ob_item;
+        size = Py_SIZE(op);
+    }
+    else if (tp == &PyTuple_Type) {
+        items = ((PyTupleObject *)op)->ob_item;
+        size = Py_SIZE(op);
+    }
+    else {
+        if (tp->tp_traverse != NULL) {
+            (void)tp->tp_traverse(op, visit_decref, c);
+        }
+        return c->oom || c->too_many ? -1 : 0;
+    }
+    for (Py_ssize_t i = size - 1; i >= 0; i--) {
+        if (items[i] != NULL && enqueue(c, items[i]) < 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -364,7 +453,10 @@ static int
 subtract_refs(pmt_cyc *c)
 {
     c->hoff = cyc_realloc(c, NULL, 0, ((size_t)c->n + 1) * sizeof(uint32_t));
-    if (c->hoff == NULL) {
+    if (c->hoff == NULL
+        || (last_references > 0
+            && cyc_reserve(c, (void **)&c->hedges, &c->hecap, hinted(last_references),
+                           sizeof(uint32_t)) < 0)) {
         c->oom = 1;
         return -1;
     }
@@ -374,17 +466,12 @@ subtract_refs(pmt_cyc *c)
             PMT_PREFETCH(c->order[k + AHEAD]);
         }
         c->hoff[k + 1] = 0;           /* before any of k's edges is counted */
-        PyObject *op = c->order[k];
-        traverseproc traverse = Py_TYPE(op)->tp_traverse;
-        if (traverse != NULL) {
-            c->curk = (uint32_t)k;
-            (void)traverse(op, visit_decref, c);
-            if (c->oom || c->too_many) {
-                return -1;
-            }
+        c->curk = (uint32_t)k;
+        if (traverse_decref(c, c->order[k]) < 0) {
+            return -1;
         }
     }
-    if (flush_batch(c) < 0) {
+    if (drain_ring(c) < 0) {
         return -1;
     }
     for (Py_ssize_t k = 0; k < c->n; k++) {     /* counts to offsets */
@@ -458,7 +545,7 @@ unmark_and_reach(pmt_cyc *c)
     Py_ssize_t u = 0;
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
-            PMT_PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
+            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[k + AHEAD]));
         }
         PyObject *op = c->order[k];
         uintptr_t h = PMT_GC_PREV(op);
@@ -652,6 +739,10 @@ build_subgraph(pmt_cyc *c)
     }
     Py_ssize_t g = 0;
     for (Py_ssize_t k = 0; k < c->n && g < G; k++) {
+        if ((k & 63) == 0 && c->alive[k >> 6] == UINT64_MAX) {
+            k += 63;                  /* 64 alive */
+            continue;
+        }
         if (!BIT_TEST(c->alive, k)) {
             c->gk[g] = (uint32_t)k;
             c->gop[g++] = c->order[k];
@@ -693,5 +784,7 @@ pmt_garbage_find(pmt_cyc *c)
     if (build_table(c) < 0 || subtract_refs(c) < 0 || unmark_and_reach(c) < 0) {
         return -1;
     }
+    last_objects = c->n;
+    last_references = c->hne;
     return build_subgraph(c);
 }

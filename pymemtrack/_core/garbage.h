@@ -7,7 +7,7 @@
 #include "compat.h"
 
 #define PMT_CYC_MAX_ANOMALIES 16      /* distinct (traverser type) reported */
-#define PMT_CYC_REFBATCH 256          /* referents looked up together */
+#define PMT_CYC_RING 32               /* referents prefetched ahead of their lookup */
 
 /* A referent of garbage outside the table (not a GC object, untracked, or
    frozen), or one inside it (group PMT_CYC_IN_TABLE: not counted). */
@@ -43,11 +43,12 @@ typedef struct {
     int too_many;                     /* 2**31 GC objects or 2**32 references:
                                          OverflowError, not raised yet */
 
-    /* 3: referents collected by tp_traverse, looked up in batches so the
-       cache misses on their headers overlap (prefetched) instead of queueing */
-    PyObject *batch[PMT_CYC_REFBATCH];
-    uint32_t srck[PMT_CYC_REFBATCH];          /* the object whose tp_traverse gave it */
-    int nbatch;
+    /* 3: referents given by tp_traverse wait in a ring, their headers
+       prefetched, and are looked up PMT_CYC_RING referents later, so the
+       cache misses overlap instead of queueing */
+    PyObject *ring[PMT_CYC_RING];
+    uint32_t ringsrc[PMT_CYC_RING];   /* the object whose tp_traverse gave it */
+    int nring, ringhead;              /* how many wait, from which slot */
     uint32_t curk;                    /* the object whose tp_traverse runs */
     uint32_t *hoff;                   /* n + 1 offsets into hedges, by k */
     uint32_t *hedges;                 /* target k of each reference */

@@ -144,8 +144,8 @@ class Cycle:
         >>> if was_enabled: gc.enable()
     """
 
-    __slots__ = ("objects", "owned", "n_members", "is_loop", "types", "size", "finalizers",
-                 "uncollectable", "_flags", "_loop")
+    __slots__ = ("objects", "owned", "n_members", "is_loop", "_types", "_size", "_finalizers",
+                 "_uncollectable", "_flags", "_loop")
 
     def __init__(self, objects: List[Any], n_members: int, is_loop: bool, flags: bytes,
                  owned: List[Any]) -> None:
@@ -154,21 +154,57 @@ class Cycle:
         self.n_members = n_members
         self.is_loop = is_loop
         self._flags = flags
+        # Filled on first use: a report of thousands of cycles costs little
+        # more than the analysis until one is looked at or printed.
         self._loop: Optional[List[Any]] = None
-        counts = collections.Counter(type(o).__name__ for o in objects)
-        self.types: Dict[str, int] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        self.size = sum(_object_size(o) for o in objects) + sum(_object_size(o) for o in owned)
-        self.uncollectable = any(f & _UNCOLLECTABLE for f in flags)
-        kinds: Dict[type, str] = {}
-        self.finalizers: List[Finalizer] = []
-        for obj, f in zip(objects, flags):
-            if f & (_FINALIZE | _LEGACY):
-                tp = type(obj)
-                kind = kinds.get(tp) if not f & _LEGACY else "tp_del"
-                if kind is None:
-                    kind = kinds[tp] = _finalizer_kind(tp)
-                self.finalizers.append(
-                    Finalizer(obj, kind, bool(f & _FINALIZED), bool(f & _MEMBER)))
+        self._types: Optional[Dict[str, int]] = None
+        self._size: Optional[int] = None
+        self._finalizers: Optional[List[Finalizer]] = None
+        self._uncollectable: Optional[bool] = None
+
+    @property
+    def types(self) -> Dict[str, int]:
+        """objgraph type name -> count over ``objects``, most first."""
+        if self._types is None:
+            self._types = _ranked_types(self.objects)
+        return self._types
+
+    @types.setter
+    def types(self, value: Dict[str, int]) -> None:
+        self._types = value
+
+    @property
+    def size(self) -> int:
+        """Bytes of ``objects`` and ``owned``, as ``sys.getsizeof`` counts them."""
+        if self._size is None:
+            self._size = _total_size(self.objects) + _total_size(self.owned)
+        return self._size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._size = value
+
+    @property
+    def finalizers(self) -> List[Finalizer]:
+        """A :class:`Finalizer` per object with one; empty when none."""
+        if self._finalizers is None:
+            self._finalizers = _finalizers(self.objects, self._flags)
+        return self._finalizers
+
+    @finalizers.setter
+    def finalizers(self, value: List[Finalizer]) -> None:
+        self._finalizers = value
+
+    @property
+    def uncollectable(self) -> bool:
+        """A legacy ``tp_del`` finalizer reaches it: ``gc.collect()`` keeps it in ``gc.garbage``."""
+        if self._uncollectable is None:
+            self._uncollectable = any(map(_UNCOLLECTABLE.__and__, self._flags))
+        return self._uncollectable
+
+    @uncollectable.setter
+    def uncollectable(self, value: bool) -> None:
+        self._uncollectable = value
 
     @property
     def members(self) -> List[Any]:
@@ -501,6 +537,45 @@ def _finalizer_kind(tp: type) -> str:
     return "tp_finalize"
 
 
+def _total_size(objs: List[Any]) -> int:
+    """The sum of _object_size() over objs (one C call when no __sizeof__ fails)."""
+    try:
+        return sum(map(sys.getsizeof, objs))
+    except Exception:
+        return sum(_object_size(o) for o in objs)
+
+
+def _by_count(kv: Tuple[str, int]) -> Tuple[int, str]:
+    return -kv[1], kv[0]
+
+
+def _ranked_types(objs: List[Any]) -> Dict[str, int]:
+    """objgraph type name -> count, most first, then by name."""
+    counts: Dict[str, int] = {}
+    for o in objs:
+        name = type(o).__name__
+        counts[name] = counts.get(name, 0) + 1
+    if len(counts) > 1:
+        counts = dict(sorted(counts.items(), key=_by_count))
+    return counts
+
+
+def _finalizers(objects: List[Any], flags: bytes) -> List[Finalizer]:
+    """A :class:`Finalizer` per object whose flags say its type has one."""
+    found: List[Finalizer] = []
+    if not any(map((_FINALIZE | _LEGACY).__and__, flags)):
+        return found
+    kinds: Dict[type, str] = {}
+    for obj, f in zip(objects, flags):
+        if f & (_FINALIZE | _LEGACY):
+            tp = type(obj)
+            kind = kinds.get(tp) if not f & _LEGACY else "tp_del"
+            if kind is None:
+                kind = kinds[tp] = _finalizer_kind(tp)
+            found.append(Finalizer(obj, kind, bool(f & _FINALIZED), bool(f & _MEMBER)))
+    return found
+
+
 def _report(raw: Tuple[Any, ...], title: str, keep: Optional[set] = None) -> CycleReport:
     objects, groups, flags, owned, anomalies, stats = raw
     report = CycleReport(title=title)
@@ -563,9 +638,7 @@ def _describe(cycles: List[Cycle], index: int) -> List[str]:
 
 
 def _type_counts(objs: List[Any]) -> str:
-    counts = collections.Counter(type(o).__name__ for o in objs)
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return ", ".join(f"{k:,} {t}" for t, k in ranked)
+    return ", ".join(f"{k:,} {t}" for t, k in _ranked_types(objs).items())
 
 
 def _find_loop(members: List[Any]) -> List[Any]:

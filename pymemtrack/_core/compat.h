@@ -146,11 +146,15 @@ pmt_gc_is_tracked(PyObject *op)
 #endif
 }
 
-/* A hint to load memory early (no-op where the compiler has none). */
+/* A hint to load memory early (no-op where the compiler has none); _W when
+   it is about to be written, so it comes in owned and the store needs no
+   second trip. */
 #if defined(__GNUC__) || defined(__clang__)
 #  define PMT_PREFETCH(p) __builtin_prefetch((const void *)(p))
+#  define PMT_PREFETCH_W(p) __builtin_prefetch((const void *)(p), 1)
 #else
 #  define PMT_PREFETCH(p) ((void)(p))
+#  define PMT_PREFETCH_W(p) ((void)(p))
 #endif
 
 /* The next object in the collector's list after a tracked op (its GC head's

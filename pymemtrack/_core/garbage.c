@@ -5,53 +5,78 @@
    move_unreachable) replayed on a side table:
 
    1. walk:      note every GC-tracked object, in walk order k = 0..n-1.
-   2. table:     like update_refs, which keeps its copies in the GC header,
-                 each walked object's _gc_prev becomes PMT_GC_MARK | k as the walk
-                 passes it, the real word saved in saved[k] and put back
-                 before any Python object is made or freed (as refindex.c
-                 does). So "is this referent in the table, and which k" is a
-                 read of the header the tracked test loads anyway, not a
-                 probe into a table twice the heap's size: one cache miss per
-                 reference instead of two. Tracked objects the walk does not
-                 see (frozen by gc.freeze(), in the permanent generation) stay
-                 unmarked: outside the table. refs[k] is a copy of the
-                 refcount, less the walk's own +1. Immortal objects (3.12+)
-                 and counts of 2**30 or more get a fixed large count: they
-                 are roots.
+   2. table:     like update_refs, which keeps its refcount copies in the GC
+                 header, each walked object's _gc_prev becomes
+                 PMT_GC_MARK | count << 32 | k as the walk passes it: count is
+                 a copy of the refcount, less the walk's own +1. So "is this
+                 referent in the table, which k, and its count" is a read of
+                 the header the tracked test loads anyway, not a probe into
+                 a side table: one cache miss per reference, and no side
+                 memory for the counts. Tracked objects the walk does not see
+                 (frozen by gc.freeze(), in the permanent generation) stay
+                 unmarked: outside the table. Immortal objects (3.12+) and
+                 counts of 2**30 or more get a fixed large count: they are
+                 roots.
    3. subtract:  tp_traverse of every object; each referent found in the
-                 table has its copy decremented and the edge is recorded
+                 table has its count decremented and the edge is recorded
                  (source k -> target k, compressed sparse rows). What is left
                  is the number of references from outside the GC objects:
-                 > 0 means a root. A negative count means some tp_traverse
-                 visits a reference it does not own: noted (once per type)
-                 and treated as a root.
-   4. reach:     everything reachable from a root along the recorded edges is
-                 alive (explicit stack, no recursion, no second traverse);
-                 the rest is garbage.
-   5. subgraph:  the garbage (in walk order) and the edges between garbage,
+                 > 0 means a root. A count that would go below zero means
+                 some tp_traverse visits a reference it does not own: noted
+                 (once per type), and the object is a root.
+   4. unmark:    one sweep in walk order reads each header's count (zero or
+   5. reach:     not: a root) and puts its real word back. That word links
+                 to the previous object in the collector's list, which is
+                 the object walked before (order[k - 1]): only the few that
+                 differ (the first of each generation, or a FINALIZED flag
+                 bit) were kept aside by step 1, so no word per object is
+                 saved. The same sweep finds what is alive: an object the
+                 sweep reaches alive (a root, or reached from an object
+                 before it) has its recorded edges followed; an edge back
+                 to an object the sweep has passed is followed at once,
+                 depth first (explicit stack, no recursion, no second
+                 traverse). The rest is garbage.
+   6. subgraph:  the garbage (in walk order) and the edges between garbage,
                  which scc.c groups into cycles.
 
-   No Python code runs during these steps, and none may until the headers
-   are back: a failed allocation only sets c->oom, and the MemoryError is
-   raised after pmt_garbage_free_heap() (see garbage.h). The collector is
+   No Python code runs during steps 1-5, and none may until the headers are
+   back: a failed allocation only sets c->oom, the headers are put back
+   (by the sweep, or by pmt_garbage_free_heap() when it was not reached)
+   and the MemoryError is raised after (see garbage.h). The collector is
    disabled for the whole call and its state restored on every exit. All
-   side memory is PyMem_Raw*, accounted so the call can say how many bytes
-   per GC object it needed: 8 for the walk order, 8 for the saved header,
-   4 for the refcount copy, 4 for the edge offsets, 1 for the state, up to 4
-   for the reachability stack, and 4 per reference between GC objects. */
+   side memory is counted, so the call can say how many bytes per GC object
+   it needed: 8 for the walk order, 4 for the edge offsets, a bit for the
+   alive set, up to 4 for the reachability stack, and 4 per reference
+   between GC objects. */
 
 #include "garbage.h"
 #include "walk.h"
 
-#define REFS_CAP (1 << 30)            /* counts at or above it: a root */
-#define REFBATCH PMT_CYC_REFBATCH
+#define RING PMT_CYC_RING
 #define MAX_ANOMALIES PMT_CYC_MAX_ANOMALIES
-#define AHEAD 8                       /* objects prefetched ahead of a traverse */
+#define AHEAD 32                      /* objects prefetched ahead of a pass */
 #define NOT_IN_TABLE UINT32_MAX       /* pmt_gc_marked_index(): unmarked */
 
-/* A marked header is PMT_GC_PREV(op) == PMT_GC_MARK | k (compat.h). The
-   real word's low bits are the collector's flags (FINALIZED among them), so
-   PyObject_GC_IsFinalized() must wait for the headers to be back. */
+/* The count in a marked header (bits 32-62, below PMT_GC_MARK). */
+#define COUNT_SHIFT 32
+#define COUNT_MASK ((uintptr_t)0x7FFFFFFF)
+#define COUNT_ONE ((uintptr_t)1 << COUNT_SHIFT)
+#define COUNT_CAP ((uintptr_t)1 << 30)        /* counts at or above it: a root */
+#define COUNT_NEGATIVE COUNT_MASK             /* went below zero (sticky): a root */
+#define COUNT_OF(h) ((h) >> COUNT_SHIFT & COUNT_MASK)
+
+/* A bit set by k (alive). */
+#define BIT_WORDS(n) (((size_t)(n) + 63) / 64)
+#define BIT_TEST(set, k) ((set)[(k) >> 6] >> ((k) & 63) & 1)
+#define BIT_SET(set, k) ((set)[(k) >> 6] |= (uint64_t)1 << ((k) & 63))
+
+/* The GC header address of op (PyGC_Head, right before the object), as
+   _gc_prev of the next object in the collector's list holds it. */
+#define GC_HEAD_ADDR(op) ((uintptr_t)(op) - 2 * sizeof(uintptr_t))
+
+/* How many objects and references the last analysis saw: the next one
+   sizes its arrays from them instead of growing (and copying) them. */
+static Py_ssize_t last_objects = 0, last_references = 0;
 
 /* ---- side memory --------------------------------------------------------- */
 
@@ -124,37 +149,78 @@ pmt_cyc_grow(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t el
     return 0;
 }
 
-/* Puts the headers of order[0 .. n) back and frees saved. */
+/* Sizes *arr to hold want items now (a size hint: no doubling). 0 or -1. */
+static int
+cyc_reserve(pmt_cyc *c, void **arr, Py_ssize_t *cap, Py_ssize_t want, size_t elem)
+{
+    if (want <= *cap) {
+        return 0;
+    }
+    if (want > PY_SSIZE_T_MAX / (Py_ssize_t)elem) {
+        return -1;
+    }
+    void *p = cyc_realloc(c, *arr, (size_t)*cap * elem, (size_t)want * elem);
+    if (p == NULL) {
+        return -1;
+    }
+    *arr = p;
+    *cap = want;
+    return 0;
+}
+
+/* The size hint for a table that held last items: a little more. */
+static Py_ssize_t
+hinted(Py_ssize_t last)
+{
+    return last + last / 16 + 1024;
+}
+
+/* ---- the headers back on any failure, and the end of it all -------------------- */
+
+/* The real _gc_prev of order[k], for k = 0, 1, ... in turn (*u follows
+   them through c->unlinked). */
+static inline uintptr_t
+real_word(const pmt_cyc *c, Py_ssize_t k, Py_ssize_t *u)
+{
+    if (*u < c->nunlinked && c->unlinked[*u].k == k) {
+        return c->unlinked[(*u)++].word;
+    }
+    return GC_HEAD_ADDR(c->order[k - 1]);     /* k > 0: k == 0 is unlinked */
+}
+
+/* Puts the headers of order[0 .. n) back, if still marked. */
 static void
 unmark_table(pmt_cyc *c)
 {
-    for (Py_ssize_t k = 0; k < c->n && c->saved != NULL; k++) {
-        if (k + AHEAD < c->n) {
-            PMT_PREFETCH(&PMT_GC_PREV(c->order[k + AHEAD]));
-        }
-        PMT_GC_PREV(c->order[k]) = c->saved[k];
+    if (!c->marked) {
+        return;
     }
-    pmt_cyc_free(c, c->saved, (size_t)c->saved_cap * sizeof(uintptr_t));
-    c->saved = NULL;
-    c->saved_cap = 0;
+    Py_ssize_t u = 0;
+    for (Py_ssize_t k = 0; k < c->n; k++) {
+        if (k + AHEAD < c->n) {
+            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[k + AHEAD]));
+        }
+        PMT_GC_PREV(c->order[k]) = real_word(c, k, &u);
+    }
+    c->marked = 0;
 }
 
 void
 pmt_garbage_free_heap(pmt_cyc *c)
 {
     unmark_table(c);
+    pmt_cyc_free(c, c->unlinked, (size_t)c->unlinked_cap * sizeof(pmt_cyc_unlinked));
+    c->unlinked = NULL;
+    c->nunlinked = c->unlinked_cap = 0;
     pmt_cyc_free(c, c->order, (size_t)c->order_cap * sizeof(PyObject *));
     c->order = NULL;
     c->order_cap = 0;
-    pmt_cyc_free(c, c->refs, (size_t)c->refs_cap * sizeof(int32_t));
-    c->refs = NULL;
-    c->refs_cap = 0;
     pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(uint32_t));
     c->hoff = NULL;
     pmt_cyc_free(c, c->hedges, (size_t)c->hecap * sizeof(uint32_t));
     c->hedges = NULL;
     c->hecap = 0;
-    pmt_cyc_free(c, c->alive, (size_t)c->n);
+    pmt_cyc_free(c, c->alive, BIT_WORDS(c->n) * sizeof(uint64_t));
     c->alive = NULL;
 }
 
@@ -191,20 +257,7 @@ pmt_garbage_clear(pmt_cyc *c)
     pmt_cyc_free(c, c->flags, G);
 }
 
-/* ---- steps 1-2: the walk and the side table ----------------------------------- */
-
-/* Grows the three arrays indexed by k to hold k + 1 items; each keeps its
-   own capacity, so a failure leaves the accounting right. */
-static int
-grow_table(pmt_cyc *c, Py_ssize_t k)
-{
-    if (pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, k + 1, sizeof(PyObject *)) < 0
-        || pmt_cyc_grow(c, (void **)&c->saved, &c->saved_cap, k + 1, sizeof(uintptr_t)) < 0
-        || pmt_cyc_grow(c, (void **)&c->refs, &c->refs_cap, k + 1, sizeof(int32_t)) < 0) {
-        return -1;
-    }
-    return 0;
-}
+/* ---- steps 1-2: the walk and the table in the headers ---------------------------- */
 
 /* Steps 1-2 at once: the walk has just read op's GC header (its _gc_next),
    so the mark costs no extra cache miss. The walk holds op (+1) during the
@@ -219,15 +272,28 @@ note_visit(PyObject *op, void *arg)
         c->too_many = 1;
         return 1;
     }
-    if ((k == c->order_cap || k == c->saved_cap || k == c->refs_cap) && grow_table(c, k) < 0) {
+    if (k == c->order_cap
+        && pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, k + 1, sizeof(PyObject *)) < 0) {
         c->oom = 1;
         return 1;
     }
-    Py_ssize_t refcnt = Py_REFCNT(op) - 1;
+    uintptr_t real = PMT_GC_PREV(op);
+    if (k == 0 || real != GC_HEAD_ADDR(c->order[k - 1])) {
+        if (c->nunlinked == c->unlinked_cap
+            && pmt_cyc_grow(c, (void **)&c->unlinked, &c->unlinked_cap, c->nunlinked + 1,
+                            sizeof(pmt_cyc_unlinked)) < 0) {
+            c->oom = 1;
+            return 1;
+        }
+        c->unlinked[c->nunlinked].k = k;
+        c->unlinked[c->nunlinked++].word = real;
+    }
+    uintptr_t count = (uintptr_t)(Py_REFCNT(op) - 1);
+    if (PMT_IS_IMMORTAL(op) || count >= COUNT_CAP) {
+        count = COUNT_CAP;
+    }
     c->order[k] = op;
-    c->refs[k] = PMT_IS_IMMORTAL(op) || refcnt >= REFS_CAP ? REFS_CAP : (int32_t)refcnt;
-    c->saved[k] = PMT_GC_PREV(op);
-    PMT_GC_PREV(op) = PMT_GC_MARK | (uintptr_t)k;
+    PMT_GC_PREV(op) = PMT_GC_MARK | count << COUNT_SHIFT | (uintptr_t)k;
     c->n = k + 1;
     return 0;
 }
@@ -235,10 +301,22 @@ note_visit(PyObject *op, void *arg)
 static int
 build_table(pmt_cyc *c)
 {
-    /* note_visit never returns -1, so the walk cannot fail with an
-       exception (a Python object) made while headers are marked. */
+    if (last_objects > 0
+        && cyc_reserve(c, (void **)&c->order, &c->order_cap, hinted(last_objects),
+                       sizeof(PyObject *)) < 0) {
+        c->oom = 1;
+        return -1;
+    }
+    /* From here on the headers of order[0 .. n) are marked. note_visit never
+       returns -1, so the walk cannot fail with an exception (a Python
+       object) made while headers are marked. */
+    c->marked = 1;
     (void)pmt_walk_heap(note_visit, c);
-    return c->oom || c->too_many ? -1 : 0;
+    if (c->oom || c->too_many) {
+        return -1;
+    }
+    c->holder_k = c->holder != NULL ? pmt_gc_marked_index(c->holder) : NOT_IN_TABLE;
+    return 0;
 }
 
 /* ---- step 3: subtract internal references, record the edges --------------------- */
@@ -260,58 +338,113 @@ note_negative(pmt_cyc *c, PyObject *src, PyObject *victim)
     }
 }
 
-/* Looks the buffered referents up, decrements their counts and appends the
-   edges; edges stay grouped by source, in walk order. Three passes, so the
-   cache misses of each overlap: the referents' headers (the GC header and
-   the type pointer around op), then their refcount copies. */
-static int
-flush_batch(pmt_cyc *c)
+/* Looks referent op of object src up: if it is in the table, decrements its
+   count (in the header the test just read) and appends the edge src -> its
+   k, counted in hoff[src + 1]. 0, or -1 with c->oom or c->too_many. */
+static inline int
+take(pmt_cyc *c, PyObject *op, uint32_t src)
 {
-    for (int i = 0; i < c->nbatch; i++) {
-        PMT_PREFETCH((uintptr_t *)c->batch[i] - 2);
-        PMT_PREFETCH(c->batch[i]);
+    if (!pmt_gc_is_tracked(op)) {
+        return 0;
     }
-    for (int i = 0; i < c->nbatch; i++) {
-        uint32_t k = pmt_gc_marked_index(c->batch[i]);
-        c->dstk[i] = k;
-        if (k != NOT_IN_TABLE) {
-            PMT_PREFETCH(&c->refs[k]);
+    uintptr_t h = PMT_GC_PREV(op);
+    if (!(h & PMT_GC_MARK)) {
+        return 0;                     /* tracked, not walked: frozen */
+    }
+    if (c->hne == c->hecap) {
+        if (c->hne >= (Py_ssize_t)UINT32_MAX) {
+            c->too_many = 1;          /* the offsets are 32-bit */
+            return -1;
+        }
+        if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + 1, sizeof(uint32_t)) < 0) {
+            c->oom = 1;
+            return -1;
         }
     }
-    if (c->hne + c->nbatch > (Py_ssize_t)UINT32_MAX) {
-        c->too_many = 1;              /* the offsets are 32-bit */
-        return -1;
+    uintptr_t count = COUNT_OF(h);
+    if (count == 0) {
+        note_negative(c, c->order[src], op);
+        PMT_GC_PREV(op) = h | COUNT_NEGATIVE << COUNT_SHIFT;
     }
-    if (pmt_cyc_grow(c, (void **)&c->hedges, &c->hecap, c->hne + c->nbatch,
-                     sizeof(uint32_t)) < 0) {
-        c->oom = 1;
-        return -1;
+    else if (count != COUNT_NEGATIVE) {
+        PMT_GC_PREV(op) = h - COUNT_ONE;
     }
-    for (int i = 0; i < c->nbatch; i++) {
-        uint32_t k = c->dstk[i];
-        if (k == NOT_IN_TABLE) {
-            continue;
+    c->hoff[src + 1]++;
+    c->hedges[c->hne++] = (uint32_t)h;
+    return 0;
+}
+
+/* Looks up every referent still waiting, oldest first. 0 or -1. */
+static int
+drain_ring(pmt_cyc *c)
+{
+    while (c->nring > 0) {
+        int slot = c->ringhead;
+        c->ringhead = (c->ringhead + 1) & (RING - 1);
+        c->nring--;
+        if (take(c, c->ring[slot], c->ringsrc[slot]) < 0) {
+            return -1;
         }
-        while (c->nextk <= (Py_ssize_t)c->srck[i]) {
-            c->hoff[c->nextk++] = (uint32_t)c->hne;
-        }
-        if (--c->refs[k] == -1) {
-            note_negative(c, c->order[c->srck[i]], c->batch[i]);
-        }
-        c->hedges[c->hne++] = k;
     }
-    c->nbatch = 0;
+    return 0;
+}
+
+/* Queues referent ref of the object being traversed, its header prefetched;
+   the one queued RING referents ago is looked up now (so edges stay in
+   visit order). 0 or -1. */
+static inline int
+enqueue(pmt_cyc *c, PyObject *ref)
+{
+    PMT_PREFETCH_W((uintptr_t *)ref - 2);
+    PMT_PREFETCH(ref);
+    int slot = (c->ringhead + c->nring) & (RING - 1);
+    if (c->nring == RING) {
+        if (take(c, c->ring[slot], c->ringsrc[slot]) < 0) {
+            return -1;
+        }
+        c->ringhead = (c->ringhead + 1) & (RING - 1);
+        c->nring--;
+    }
+    c->ring[slot] = ref;
+    c->ringsrc[slot] = c->curk;
+    c->nring++;
     return 0;
 }
 
 static int
 visit_decref(PyObject *ref, void *arg)
 {
-    pmt_cyc *c = (pmt_cyc *)arg;
-    c->srck[c->nbatch] = c->curk;
-    c->batch[c->nbatch++] = ref;
-    if (c->nbatch == REFBATCH && flush_batch(c) < 0) {
-        return 1;
+    return enqueue((pmt_cyc *)arg, ref) < 0 ? 1 : 0;
+}
+
+/* What tp_traverse of op does with visit_decref. Exact lists and tuples
+   (public layouts, a large share of most heaps) are read here, without a
+   call per item, last item first as their tp_traverse visits them; the
+   rest go through tp_traverse. 0 or -1. */
+static int
+traverse_decref(pmt_cyc *c, PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject **items;
+    Py_ssize_t size;
+    if (tp == &PyList_Type) {
+        items = ((PyListObject *)op)->ob_item;
+        size = Py_SIZE(op);
+    }
+    else if (tp == &PyTuple_Type) {
+        items = ((PyTupleObject *)op)->ob_item;
+        size = Py_SIZE(op);
+    }
+    else {
+        if (tp->tp_traverse != NULL) {
+            (void)tp->tp_traverse(op, visit_decref, c);
+        }
+        return c->oom || c->too_many ? -1 : 0;
+    }
+    for (Py_ssize_t i = size - 1; i >= 0; i--) {
+        if (items[i] != NULL && enqueue(c, items[i]) < 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -319,157 +452,126 @@ visit_decref(PyObject *ref, void *arg)
 static int
 subtract_refs(pmt_cyc *c)
 {
-    c->hoff = pmt_cyc_calloc(c, (size_t)c->n + 1, sizeof(uint32_t));
-    if (c->hoff == NULL) {
+    c->hoff = cyc_realloc(c, NULL, 0, ((size_t)c->n + 1) * sizeof(uint32_t));
+    if (c->hoff == NULL
+        || (last_references > 0
+            && cyc_reserve(c, (void **)&c->hedges, &c->hecap, hinted(last_references),
+                           sizeof(uint32_t)) < 0)) {
         c->oom = 1;
         return -1;
     }
+    c->hoff[0] = 0;
     for (Py_ssize_t k = 0; k < c->n; k++) {
         if (k + AHEAD < c->n) {
             PMT_PREFETCH(c->order[k + AHEAD]);
         }
-        PyObject *op = c->order[k];
-        traverseproc traverse = Py_TYPE(op)->tp_traverse;
-        if (traverse != NULL) {
-            c->curk = (uint32_t)k;
-            (void)traverse(op, visit_decref, c);
-            if (c->oom || c->too_many) {
-                return -1;
-            }
+        c->hoff[k + 1] = 0;           /* before any of k's edges is counted */
+        c->curk = (uint32_t)k;
+        if (traverse_decref(c, c->order[k]) < 0) {
+            return -1;
         }
     }
-    if (flush_batch(c) < 0) {
+    if (drain_ring(c) < 0) {
         return -1;
     }
-    while (c->nextk <= c->n) {
-        c->hoff[c->nextk++] = (uint32_t)c->hne;
+    for (Py_ssize_t k = 0; k < c->n; k++) {     /* counts to offsets */
+        c->hoff[k + 1] += c->hoff[k];
     }
     return 0;
 }
 
-/* ---- step 4: reachability from the roots ------------------------------------- */
+/* ---- steps 4-5: the headers back, and reachability from the roots ----------- */
 
-static int
-mark_reachable(pmt_cyc *c)
+/* Marks t alive if it was not; one more reached. */
+static inline int
+reach(pmt_cyc *c, uint32_t t)
 {
-    int ret = -1;
-    uint32_t *stack = NULL;
-    Py_ssize_t sp = 0, cap = 0;
-    c->alive = pmt_cyc_calloc(c, (size_t)c->n, 1);
-    if (c->alive == NULL) {
-        goto done;
-    }
-    uint32_t holder_k = c->holder != NULL ? pmt_gc_marked_index(c->holder) : NOT_IN_TABLE;
-    for (Py_ssize_t k = 0; k < c->n; k++) {   /* roots: positive, or negative (noted) */
-        if (c->refs[k] != 0) {
-            if (sp == cap && pmt_cyc_grow(c, (void **)&stack, &cap, sp + 1, sizeof(uint32_t)) < 0) {
-                goto done;
-            }
-            c->alive[k] = 1;
-            stack[sp++] = (uint32_t)k;
-        }
-    }
-    c->nreached = sp;
-    while (sp > 0) {
-        uint32_t k = stack[--sp];
-        if (k == holder_k) {
-            continue;
-        }
-        uint32_t e = c->hoff[k], end = c->hoff[k + 1];
-        if (sp + (Py_ssize_t)(end - e) > cap
-            && pmt_cyc_grow(c, (void **)&stack, &cap, sp + (Py_ssize_t)(end - e),
-                            sizeof(uint32_t)) < 0) {
-            goto done;
-        }
-        for (; e < end; e++) {
-            uint32_t t = c->hedges[e];
-            if (!c->alive[t]) {
-                c->alive[t] = 1;
-                stack[sp++] = t;
-                c->nreached++;
-            }
-        }
-    }
-    ret = 0;
-done:
-    pmt_cyc_free(c, stack, (size_t)cap * sizeof(uint32_t));
-    if (ret < 0) {
-        c->oom = 1;
-    }
-    return ret;
-}
-
-/* ---- step 5: the garbage subgraph -------------------------------------------- */
-
-/* The node of garbage object k (k must be garbage). */
-static Py_ssize_t
-node_of(const pmt_cyc *c, uint32_t k)
-{
-    Py_ssize_t lo = 0, hi = c->G - 1;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (c->gk[mid] < k) {
-            lo = mid + 1;
-        }
-        else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-/* Numbers the garbage in walk order and copies its edges. */
-static int
-build_subgraph(pmt_cyc *c)
-{
-    Py_ssize_t G = c->n - c->nreached;
-    if (G == 0) {
+    if (BIT_TEST(c->alive, t)) {
         return 0;
     }
-    c->gop = pmt_cyc_calloc(c, (size_t)G, sizeof(PyObject *));
-    c->gk = pmt_cyc_calloc(c, (size_t)G, sizeof(uint32_t));
-    c->eoff = pmt_cyc_calloc(c, (size_t)G + 1, sizeof(Py_ssize_t));
-    c->G = G;
-    if (c->gop == NULL || c->gk == NULL || c->eoff == NULL) {
-        goto nomem;
-    }
-    Py_ssize_t g = 0;
-    for (Py_ssize_t k = 0; k < c->n && g < G; k++) {
-        if (!c->alive[k]) {
-            c->gk[g] = (uint32_t)k;
-            c->gop[g++] = c->order[k];
-        }
-    }
-    for (g = 0; g < G; g++) {
-        uint32_t k = c->gk[g];
-        c->eoff[g] = c->ne;
-        for (uint32_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
-            uint32_t t = c->hedges[e];
-            if (c->alive[t]) {
-                continue;
-            }
-            if (c->ne == c->ecap
-                && pmt_cyc_grow(c, (void **)&c->edges, &c->ecap, c->ne + 1,
-                                sizeof(Py_ssize_t)) < 0) {
-                goto nomem;
-            }
-            c->edges[c->ne++] = node_of(c, t);
-        }
-    }
-    c->eoff[G] = c->ne;
-    return 0;
-nomem:
-    c->oom = 1;
-    return -1;
+    BIT_SET(c->alive, t);
+    c->nreached++;
+    return 1;
 }
 
-/* Iterative Tarjan: c->comp[v] in completion order, so a component is
-   numbered before every component that reaches it (reverse topological). */
-/* ---- what else only a group keeps alive ------------------------------------ */
+/* Follows the edges of alive object sweep, where the sweep is: what they
+   reach beyond it waits for the sweep, what is behind it is expanded now,
+   depth first. The holder's references are not followed. 0, or -1 when
+   the stack cannot grow. */
+static int
+expand(pmt_cyc *c, uint32_t sweep, uint32_t **stack, Py_ssize_t *cap)
+{
+    Py_ssize_t sp = 0;
+    uint32_t k = sweep;
+    for (;;) {
+        if (k != c->holder_k) {
+            uint32_t e = c->hoff[k], end = c->hoff[k + 1];
+            if (sp + (Py_ssize_t)(end - e) > *cap
+                && pmt_cyc_grow(c, (void **)stack, cap, sp + (Py_ssize_t)(end - e),
+                                sizeof(uint32_t)) < 0) {
+                return -1;
+            }
+            for (; e < end; e++) {
+                uint32_t t = c->hedges[e];
+                if (reach(c, t) && t < sweep) {
+                    (*stack)[sp++] = t;
+                }
+            }
+        }
+        if (sp == 0) {
+            return 0;
+        }
+        k = (*stack)[--sp];
+    }
+}
+
+/* Steps 4-5 in one sweep in walk order, which reads the headers and the
+   edges in the order they were written: each header's count says whether
+   it is a root, then its real word goes back; an object alive when the
+   sweep reaches it (a root, or reached from an object before it) is
+   expanded. Each alive object is expanded once. If memory runs out the
+   headers still all go back (then -1 with c->oom). */
+static int
+unmark_and_reach(pmt_cyc *c)
+{
+    uint32_t *stack = NULL;
+    Py_ssize_t cap = 0;
+    c->alive = pmt_cyc_calloc(c, BIT_WORDS(c->n), sizeof(uint64_t));
+    if (c->alive == NULL) {
+        c->oom = 1;
+        unmark_table(c);
+        return -1;
+    }
+    Py_ssize_t u = 0;
+    for (Py_ssize_t k = 0; k < c->n; k++) {
+        if (k + AHEAD < c->n) {
+            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[k + AHEAD]));
+        }
+        PyObject *op = c->order[k];
+        uintptr_t h = PMT_GC_PREV(op);
+        PMT_GC_PREV(op) = real_word(c, k, &u);
+        if (c->oom) {
+            continue;                 /* only the headers, now */
+        }
+        if (COUNT_OF(h) != 0) {
+            reach(c, (uint32_t)k);
+        }
+        if (BIT_TEST(c->alive, k) && expand(c, (uint32_t)k, &stack, &cap) < 0) {
+            c->oom = 1;
+        }
+    }
+    c->marked = 0;
+    pmt_cyc_free(c, stack, (size_t)cap * sizeof(uint32_t));
+    return c->oom ? -1 : 0;
+}
+
+/* ---- the garbage's referents ------------------------------------------------ */
 
 /* Objects outside the table (strs, bytes, ints, untracked tuples...) that the
    garbage refers to as many times as their refcount, all from one group, die
-   with that group: they count in its size. One level deep. */
+   with that group: they count in its size. One level deep. The headers are
+   back by then, so step 6 enters the garbage's referents that are in the
+   table (its recorded edges) as PMT_CYC_IN_TABLE: not counted. */
 
 static inline size_t
 owned_index(PyObject *op, size_t cap)
@@ -502,28 +604,42 @@ owned_grow(pmt_cyc *c)
     return 0;
 }
 
-static int
-visit_owned(PyObject *ref, void *arg)
+/* The entry of op, made (with group) if missing; NULL when out of memory. */
+static pmt_cyc_owned *
+owned_entry(pmt_cyc *c, PyObject *op, Py_ssize_t group)
 {
-    pmt_cyc *c = (pmt_cyc *)arg;
-    if (pmt_gc_marked_index(ref) != NOT_IN_TABLE || PMT_IS_IMMORTAL(ref)) {
-        return 0;                     /* a GC object (counted), or never freed */
-    }
     if (2 * (c->owned_used + 1) > c->owned_cap && owned_grow(c) < 0) {
-        c->oom = 1;
-        return 1;
+        return NULL;
     }
-    size_t j = owned_index(ref, c->owned_cap);
-    while (c->owned[j].op != NULL && c->owned[j].op != ref) {
+    size_t j = owned_index(op, c->owned_cap);
+    while (c->owned[j].op != NULL && c->owned[j].op != op) {
         j = (j + 1) & (c->owned_cap - 1);
     }
     pmt_cyc_owned *e = &c->owned[j];
     if (e->op == NULL) {
-        e->op = ref;
-        e->group = c->cur_group;
+        e->op = op;
+        e->group = group;
         c->owned_used++;
     }
-    else if (e->group != c->cur_group) {
+    return e;
+}
+
+static int
+visit_owned(PyObject *ref, void *arg)
+{
+    pmt_cyc *c = (pmt_cyc *)arg;
+    if (PMT_IS_IMMORTAL(ref)) {
+        return 0;                     /* never freed */
+    }
+    pmt_cyc_owned *e = owned_entry(c, ref, c->cur_group);
+    if (e == NULL) {
+        c->oom = 1;
+        return 1;
+    }
+    if (e->group == PMT_CYC_IN_TABLE) {
+        return 0;                     /* a GC object: counted where it belongs */
+    }
+    if (e->group != c->cur_group) {
         e->group = -1;
     }
     e->visits++;
@@ -586,16 +702,89 @@ nomem:
     return -1;
 }
 
-/* ---- steps 1-5 ------------------------------------------------------------------ */
+/* ---- step 6: the garbage subgraph -------------------------------------------- */
+
+/* The node of garbage object k (k must be garbage). */
+static Py_ssize_t
+node_of(const pmt_cyc *c, uint32_t k)
+{
+    Py_ssize_t lo = 0, hi = c->G - 1;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (c->gk[mid] < k) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Numbers the garbage in walk order and copies its edges; every referent
+   they lead to, garbage or not, is entered as in the table (see above). */
+static int
+build_subgraph(pmt_cyc *c)
+{
+    Py_ssize_t G = c->n - c->nreached;
+    if (G == 0) {
+        return 0;
+    }
+    c->gop = pmt_cyc_calloc(c, (size_t)G, sizeof(PyObject *));
+    c->gk = pmt_cyc_calloc(c, (size_t)G, sizeof(uint32_t));
+    c->eoff = pmt_cyc_calloc(c, (size_t)G + 1, sizeof(Py_ssize_t));
+    c->G = G;
+    if (c->gop == NULL || c->gk == NULL || c->eoff == NULL) {
+        goto nomem;
+    }
+    Py_ssize_t g = 0;
+    for (Py_ssize_t k = 0; k < c->n && g < G; k++) {
+        if ((k & 63) == 0 && c->alive[k >> 6] == UINT64_MAX) {
+            k += 63;                  /* 64 alive */
+            continue;
+        }
+        if (!BIT_TEST(c->alive, k)) {
+            c->gk[g] = (uint32_t)k;
+            c->gop[g++] = c->order[k];
+        }
+    }
+    for (g = 0; g < G; g++) {
+        uint32_t k = c->gk[g];
+        c->eoff[g] = c->ne;
+        for (uint32_t e = c->hoff[k], end = c->hoff[k + 1]; e < end; e++) {
+            uint32_t t = c->hedges[e];
+            pmt_cyc_owned *entry = owned_entry(c, c->order[t], PMT_CYC_IN_TABLE);
+            if (entry == NULL) {
+                goto nomem;
+            }
+            entry->group = PMT_CYC_IN_TABLE;
+            if (BIT_TEST(c->alive, t)) {
+                continue;
+            }
+            if (c->ne == c->ecap
+                && pmt_cyc_grow(c, (void **)&c->edges, &c->ecap, c->ne + 1,
+                                sizeof(Py_ssize_t)) < 0) {
+                goto nomem;
+            }
+            c->edges[c->ne++] = node_of(c, t);
+        }
+    }
+    c->eoff[G] = c->ne;
+    return 0;
+nomem:
+    c->oom = 1;
+    return -1;
+}
+
+/* ---- steps 1-6 ------------------------------------------------------------------ */
 
 int
 pmt_garbage_find(pmt_cyc *c)
 {
-    if (build_table(c) < 0) {
+    if (build_table(c) < 0 || subtract_refs(c) < 0 || unmark_and_reach(c) < 0) {
         return -1;
     }
-    if (subtract_refs(c) < 0 || mark_reachable(c) < 0 || build_subgraph(c) < 0) {
-        return -1;
-    }
-    return 0;
+    last_objects = c->n;
+    last_references = c->hne;
+    return build_subgraph(c);
 }

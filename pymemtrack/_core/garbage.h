@@ -7,14 +7,24 @@
 #include "compat.h"
 
 #define PMT_CYC_MAX_ANOMALIES 16      /* distinct (traverser type) reported */
-#define PMT_CYC_REFBATCH 256          /* referents looked up together */
+#define PMT_CYC_RING 32               /* referents prefetched ahead of their lookup */
 
-/* A referent outside the table (not a GC object, or untracked) of garbage. */
+/* A referent of garbage outside the table (not a GC object, untracked, or
+   frozen), or one inside it (group PMT_CYC_IN_TABLE: not counted). */
 typedef struct {
     PyObject *op;                     /* NULL marks an empty slot */
     Py_ssize_t visits;                /* references from garbage objects */
     Py_ssize_t group;                 /* the group they come from; -1: several */
 } pmt_cyc_owned;
+
+#define PMT_CYC_IN_TABLE (-2)         /* pmt_cyc_owned.group of a walked GC object */
+
+/* A walked object whose header's real word is not the link to the object
+   walked before it (see garbage.c). */
+typedef struct {
+    Py_ssize_t k;
+    uintptr_t word;
+} pmt_cyc_unlinked;
 
 /* The state of one analysis; zero it, run pmt_garbage_find(), then
    pmt_scc_group(), pmt_garbage_owned(); pmt_garbage_clear() frees it all. */
@@ -23,25 +33,23 @@ typedef struct {
     size_t bytes, peak;
     int oom;                          /* an allocation failed, MemoryError not raised yet */
 
-    /* 1-2: objects in walk order, the table: marked GC headers (see
-       garbage.c) with their real words in saved, the refcount copies in refs */
+    /* 1-2: objects in walk order; the table is in their GC headers (see
+       garbage.c) */
     PyObject **order;
-    Py_ssize_t n, order_cap;          /* order[0 .. n) are marked */
-    uintptr_t *saved;                 /* by k */
-    Py_ssize_t saved_cap;
-    int32_t *refs;                    /* by k */
-    Py_ssize_t refs_cap;
+    Py_ssize_t n, order_cap;          /* order[0 .. n) were walked */
+    int marked;                       /* their headers are marked now */
+    pmt_cyc_unlinked *unlinked;       /* ascending k */
+    Py_ssize_t nunlinked, unlinked_cap;
     int too_many;                     /* 2**31 GC objects or 2**32 references:
                                          OverflowError, not raised yet */
 
-    /* 3: referents collected by tp_traverse, looked up in batches so the
-       cache misses on their headers overlap (prefetched) instead of queueing */
-    PyObject *batch[PMT_CYC_REFBATCH];
-    uint32_t srck[PMT_CYC_REFBATCH];          /* the object whose tp_traverse gave it */
-    uint32_t dstk[PMT_CYC_REFBATCH];          /* its k, or UINT32_MAX: outside the table */
-    int nbatch;
+    /* 3: referents given by tp_traverse wait in a ring, their headers
+       prefetched, and are looked up PMT_CYC_RING referents later, so the
+       cache misses overlap instead of queueing */
+    PyObject *ring[PMT_CYC_RING];
+    uint32_t ringsrc[PMT_CYC_RING];   /* the object whose tp_traverse gave it */
+    int nring, ringhead;              /* how many wait, from which slot */
     uint32_t curk;                    /* the object whose tp_traverse runs */
-    Py_ssize_t nextk;                 /* first object whose offset is unset */
     uint32_t *hoff;                   /* n + 1 offsets into hedges, by k */
     uint32_t *hedges;                 /* target k of each reference */
     Py_ssize_t hne, hecap;
@@ -50,9 +58,10 @@ typedef struct {
     Py_ssize_t nnegative;
 
     /* 4 */
-    unsigned char *alive;             /* by k */
+    uint64_t *alive;                  /* a bit by k */
     Py_ssize_t nreached;
     PyObject *holder;                 /* its references do not keep alive */
+    uint32_t holder_k;
 
     /* 5: the garbage subgraph, nodes 0..G-1 in walk order */
     Py_ssize_t G;
@@ -70,7 +79,8 @@ typedef struct {
     Py_ssize_t ngroups;
     unsigned char *flags;             /* per node */
 
-    /* what only one group refers to, among referents outside the table */
+    /* the garbage's referents: what only one group refers to, among those
+       outside the table; those inside it are entered by step 6 */
     pmt_cyc_owned *owned;
     size_t owned_cap, owned_used;
     Py_ssize_t cur_group;
@@ -80,25 +90,25 @@ typedef struct {
 } pmt_cyc;
 
 /* The table lives in the GC headers of the walked objects. From the table
-   build until pmt_garbage_free_heap() puts them back, no Python object may be
-   created or freed and no Python code may run (not even PyErr_NoMemory(),
-   which makes an exception object): a step that cannot allocate sets c->oom
-   and returns -1, and the caller raises MemoryError after
-   pmt_garbage_free_heap() (pmt_garbage_raise()). */
+   build until pmt_garbage_find() (or, on its failure, pmt_garbage_free_heap())
+   puts them back, no Python object may be created or freed and no Python
+   code may run (not even PyErr_NoMemory(), which makes an exception object):
+   a step that cannot allocate sets c->oom and returns -1, and the caller
+   raises MemoryError after pmt_garbage_free_heap() (pmt_garbage_raise()). */
 
-/* Steps 1-5: walks the heap marking the headers, finds the garbage and builds
-   its subgraph (c->G nodes in walk order, c->gop borrowed). Runs no Python
-   code; the caller disables the collector. 0, or -1 with c->oom or
-   c->too_many. */
+/* Steps 1-5: walks the heap marking the headers, finds the garbage, puts
+   the headers back and builds the garbage subgraph (c->G nodes in walk
+   order, c->gop borrowed). Runs no Python code; the caller disables the
+   collector. 0, or -1 with c->oom or c->too_many (the headers may still be
+   marked: pmt_garbage_free_heap() puts them back). */
 int pmt_garbage_find(pmt_cyc *c);
 
 /* Fills c->owned_list/owned_start: objects outside the table that only one
-   group refers to (needs c->owner from pmt_scc_group, and the marked
-   headers). 0, or -1 with c->oom. */
+   group refers to (needs c->owner from pmt_scc_group). 0, or -1 with c->oom. */
 int pmt_garbage_owned(pmt_cyc *c);
 
-/* Puts every marked GC header back, then frees the heap-sized arrays (walk
-   order, table, edges); the garbage stays. Safe to call again. */
+/* Puts back every header still marked, then frees the heap-sized arrays
+   (walk order, edges, bits); the garbage stays. Safe to call again. */
 void pmt_garbage_free_heap(pmt_cyc *c);
 
 /* Raises what a failed step recorded in c (c->oom, c->too_many); call it

@@ -16,8 +16,8 @@
    and c->flags. Each loop (a component of 2+ nodes, or 1 with an edge to
    itself) comes with what only it keeps alive: an object outside every loop
    goes to the first loop, in topological order (a loop before the loops it
-   reaches), that reaches it without passing through another loop. Runs
-   while the headers are marked: 0, or -1 with c->oom (see garbage.h). */
+   reaches), that reaches it without passing through another loop. 0, or
+   -1 with c->oom. */
 int pmt_scc_group(pmt_cyc *c);
 
 /* Adds PMT_CYC_FINALIZED to c->flags. The collector keeps that bit in the GC

@@ -169,7 +169,6 @@ static int
 top_visit(PyObject *op, void *arg)
 {
     walk_ctx *w = (walk_ctx *)arg;
-    PMT_PREFETCH(pmt_gc_next_hint(op));
     if (skipped(w, op)) {
         return 0;
     }
@@ -230,7 +229,7 @@ pmt_walk_objects(const pmt_walk_opts *opts, pmt_visit_fn visit, void *arg)
     pmt_pagemap_init(&w.seen, 0);
     int r = fill_skips(&w);
     if (r == 0) {
-        r = pmt_walk_heap(top_visit, &w);
+        r = pmt_walk_heap_unordered(top_visit, &w);
     }
     if (r == 0 && w.status == 0) {
         /* The queue's last referents: still alive, no code has run. */

@@ -82,7 +82,7 @@ count_visit(PyObject *op, void *arg)
 int
 pmt_types_from_heap(pmt_typetable *t)
 {
-    return pmt_walk_heap(count_visit, t);
+    return pmt_walk_heap_unordered(count_visit, t);
 }
 
 int

@@ -59,7 +59,9 @@ static inline int
 report(walk_ctx *w, PyObject *op)
 {
     const pmt_walk_opts *o = w->opts;
-    if (o->skip_types != NULL) {
+    /* The skipped types are heap types (pmt_own_types): most objects are
+       instances of static types and need no look at the list. */
+    if (o->skip_types != NULL && (Py_TYPE(op)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
         for (PyObject *const *t = o->skip_types; *t != NULL; t++) {
             if ((PyObject *)Py_TYPE(op) == *t) {
                 return 0;

@@ -20,7 +20,8 @@ typedef struct {
                                        visited nor traversed */
     int skip_stack;                 /* skip the calling thread's running frames (3.10,
                                        where they are GC objects) */
-    PyObject *const *skip_types;    /* NULL or NULL-terminated exact types not visited */
+    PyObject *const *skip_types;    /* NULL or NULL-terminated exact heap types not
+                                       visited */
 } pmt_walk_opts;
 
 /* Calls visit(op, arg) once for each object the options select, in no

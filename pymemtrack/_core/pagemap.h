@@ -1,17 +1,24 @@
-/* Sets of object addresses as bitmaps (or tag bytes) over 16 KiB pages of
+/* Sets of object addresses as bitmaps (or tag bytes) over 64 KiB pages of
    address space, found through a small page table with a direct-mapped
    cache: neighbouring objects share a page, so a deep walk tests and sets
    membership with few cache misses, where a hash set over millions of
    addresses misses on almost every probe. Raw memory only; safe inside
    heap walks. Memory grows with the address span the objects cover (1 bit,
-   or 1 byte, per 8 bytes of it), not with their number. */
+   or 1 byte, per 16 bytes of it on 64-bit builds), not with their number. */
 #ifndef PMT_PAGEMAP_H
 #define PMT_PAGEMAP_H
 
 #include "ptrset.h"
 
-#define PMT_PAGE_SHIFT 14           /* 16 KiB of address space per page */
-#define PMT_SLOT_SHIFT 3            /* one slot per 8 bytes (objects are 8-aligned) */
+#define PMT_PAGE_SHIFT 16           /* 64 KiB of address space per page */
+/* One slot per sizeof(PyObject) bytes (16 on 64-bit builds): no object is
+   smaller than its header, so two objects never start in the same slot,
+   however they are aligned. */
+#if SIZEOF_VOID_P >= 8
+#  define PMT_SLOT_SHIFT 4
+#else
+#  define PMT_SLOT_SHIFT 3
+#endif
 #define PMT_PAGE_CACHE 64
 
 typedef struct {

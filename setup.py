@@ -33,7 +33,12 @@ UTHASH_MISSING = (
 
 # CPython's own headers (3.10-3.13, gcc 12) raise no warnings under
 # -Wall -Wextra, so no -Wno-* flags are needed; keep the warnings on.
-COMPILE_ARGS = ["-Wall", "-Wextra", "-std=c11"]
+# -fvisibility=hidden: the module exports only PyInit__core (PyMODINIT_FUNC
+# marks it visible). Without it every non-static pmt_* function is
+# interposable in the -fPIC build: calls between the C files go through the
+# PLT and the compiler may not inline one into a caller in its own file
+# (the deep heap walk calls several per object; about 7% of heap()).
+COMPILE_ARGS = ["-Wall", "-Wextra", "-std=c11", "-fvisibility=hidden"]
 
 
 def _env_dirs(*names):

@@ -208,7 +208,7 @@ def set_reference(deep: bool = True, collect: bool = True) -> Any:
     """Make later :func:`heap` calls count only objects created from now on.
 
     Runs ``gc.collect()`` first unless ``collect`` is false, then records
-    every object by address and a tag of its type (a byte per 8 bytes of
+    every object by address and a tag of its type (a byte per 16 bytes of
     the address space they span, in raw memory), holding none of them
     alive. A new object that reuses the address of a recorded one freed
     since, with the same type, passes for old. Returns the reference (a

@@ -28,6 +28,18 @@ def test_snapshot_counts_match_objgraph_typestats():
     assert len(snap) == len({(r.module, r.name) for r in snap.rows()})
 
 
+@pytest.mark.parametrize("young", range(6))
+def test_snapshot_counts_match_objgraph_for_any_young_generation_length(young):
+    # Lists of every small length, odd and even (the walk meets in the middle).
+    gc.collect()
+    gc.disable()
+    made = [[i] for i in range(young)]
+    ours = pymemtrack.snapshot().counts()
+    theirs = objgraph.typestats()
+    assert ours == theirs
+    assert len(made) == young
+
+
 def test_snapshot_is_not_tracked_and_not_in_its_own_or_later_counts():
     snap = pymemtrack.snapshot()
     assert not gc.is_tracked(snap)

@@ -157,19 +157,6 @@ pmt_gc_is_tracked(PyObject *op)
 #  define PMT_PREFETCH_W(p) ((void)(p))
 #endif
 
-/* The next object in the collector's list after a tracked op (its GC head's
-   _gc_next, 3.8-3.13 GIL builds), to prefetch; NULL elsewhere. */
-static inline const void *
-pmt_gc_next_hint(PyObject *op)
-{
-#if PY_VERSION_HEX < 0x030E0000 && !PMT_FREE_THREADED
-    return (const void *)((uintptr_t *)op)[-2];
-#else
-    (void)op;
-    return NULL;
-#endif
-}
-
 /* The GC header (PyGC_Head: _gc_next, _gc_prev) sits right before every GC
    object; its layout is internal since 3.9 but the same two words in every
    default build 3.8-3.14. The collector itself borrows _gc_prev while it

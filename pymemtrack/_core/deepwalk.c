@@ -59,7 +59,9 @@ static inline int
 report(walk_ctx *w, PyObject *op)
 {
     const pmt_walk_opts *o = w->opts;
-    if (o->skip_types != NULL) {
+    /* The skipped types are heap types (pmt_own_types): most objects are
+       instances of static types and need no look at the list. */
+    if (o->skip_types != NULL && (Py_TYPE(op)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
         for (PyObject *const *t = o->skip_types; *t != NULL; t++) {
             if ((PyObject *)Py_TYPE(op) == *t) {
                 return 0;
@@ -169,7 +171,6 @@ static int
 top_visit(PyObject *op, void *arg)
 {
     walk_ctx *w = (walk_ctx *)arg;
-    PMT_PREFETCH(pmt_gc_next_hint(op));
     if (skipped(w, op)) {
         return 0;
     }
@@ -230,7 +231,7 @@ pmt_walk_objects(const pmt_walk_opts *opts, pmt_visit_fn visit, void *arg)
     pmt_pagemap_init(&w.seen, 0);
     int r = fill_skips(&w);
     if (r == 0) {
-        r = pmt_walk_heap(top_visit, &w);
+        r = pmt_walk_heap_unordered(top_visit, &w);
     }
     if (r == 0 && w.status == 0) {
         /* The queue's last referents: still alive, no code has run. */

@@ -20,12 +20,14 @@ typedef struct {
                                        visited nor traversed */
     int skip_stack;                 /* skip the calling thread's running frames (3.10,
                                        where they are GC objects) */
-    PyObject *const *skip_types;    /* NULL or NULL-terminated exact types not visited */
+    PyObject *const *skip_types;    /* NULL or NULL-terminated exact heap types not
+                                       visited */
 } pmt_walk_opts;
 
-/* Calls visit(op, arg) once for each object the options select, under the
-   rules of pmt_walk_heap (the visitor creates and runs no Python objects or
-   code). Returns 0, or -1 with an exception set. */
+/* Calls visit(op, arg) once for each object the options select, in no
+   particular order, under the rules of pmt_walk_heap (the visitor creates
+   and runs no Python objects or code). Returns 0, or -1 with an exception
+   set. */
 int pmt_walk_objects(const pmt_walk_opts *opts, pmt_visit_fn visit, void *arg);
 
 /* Fills out[0..max-1] with the module's own non-GC types (Snapshot,

@@ -31,16 +31,11 @@ pmt_pagemap_clear(pmt_pagemap *m)
     pmt_pagemap_init(m, m->tagged);
 }
 
-/* The page holding p; created when create is set (NULL with MemoryError
-   on failure), else NULL when absent. */
-static inline uint8_t *
-page_of(pmt_pagemap *m, uintptr_t addr, int create)
+uint8_t *
+pmt_pagemap_page_slow(pmt_pagemap *m, uintptr_t addr, int create)
 {
     uint64_t key = (uint64_t)(addr >> PMT_PAGE_SHIFT) + 1;
     size_t c = (size_t)(key % PMT_PAGE_CACHE);
-    if (m->cache_key[c] == key) {
-        return m->cache_page[c];
-    }
     uint8_t *page;
     Py_ssize_t slot = pmt_ptrmap_find(&m->pages, key);
     if (slot >= 0) {
@@ -64,76 +59,6 @@ page_of(pmt_pagemap *m, uintptr_t addr, int create)
     m->cache_key[c] = key;
     m->cache_page[c] = page;
     return page;
-}
-
-static inline size_t
-slot_in_page(uintptr_t addr)
-{
-    return (size_t)(addr >> PMT_SLOT_SHIFT) & (SLOTS_PER_PAGE - 1);
-}
-
-int
-pmt_pagemap_add(pmt_pagemap *m, const void *p)
-{
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = page_of(m, addr, 1);
-    if (page == NULL) {
-        return -1;
-    }
-    size_t s = slot_in_page(addr);
-    uint8_t bit = (uint8_t)(1u << (s & 7));
-    if (page[s >> 3] & bit) {
-        return 0;
-    }
-    page[s >> 3] |= bit;
-    return 1;
-}
-
-int
-pmt_pagemap_has(pmt_pagemap *m, const void *p)
-{
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = page_of(m, addr, 0);
-    if (page == NULL) {
-        return 0;
-    }
-    size_t s = slot_in_page(addr);
-    return (page[s >> 3] >> (s & 7)) & 1;
-}
-
-int
-pmt_pagemap_discard(pmt_pagemap *m, const void *p)
-{
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = page_of(m, addr, 0);
-    if (page == NULL) {
-        return 0;
-    }
-    size_t s = slot_in_page(addr);
-    uint8_t bit = (uint8_t)(1u << (s & 7));
-    int had = (page[s >> 3] & bit) != 0;
-    page[s >> 3] &= (uint8_t)~bit;
-    return had;
-}
-
-int
-pmt_pagemap_set_tag(pmt_pagemap *m, const void *p, uint8_t tag)
-{
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = page_of(m, addr, 1);
-    if (page == NULL) {
-        return -1;
-    }
-    page[slot_in_page(addr)] = tag;
-    return 0;
-}
-
-uint8_t
-pmt_pagemap_tag(pmt_pagemap *m, const void *p)
-{
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = page_of(m, addr, 0);
-    return page == NULL ? 0 : page[slot_in_page(addr)];
 }
 
 size_t

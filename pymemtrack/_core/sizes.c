@@ -330,8 +330,20 @@ native_size(pmt_typestat *e, PyObject *op)
 
 /* ---- sized walks -------------------------------------------------------- */
 
-int
-pmt_sizer_init(pmt_sizer *s)
+/* One sized walk's state. Objects whose __sizeof__ is not one CPython's core
+   defines in C (a Python method, or another extension's) would run foreign
+   code inside the walk; they wait here, held by strong references in raw
+   memory, and are sized by sizer_finish() once the walk is over. */
+typedef struct {
+    PyObject *name;             /* the interned str "__sizeof__" (owned) */
+    PyObject **objs;            /* deferred objects (owned references) */
+    pmt_typestat **entries;     /* their type-table entries */
+    Py_ssize_t n, cap;
+} sizer;
+
+/* Prepares s. 0, or -1 with an exception. */
+static int
+sizer_init(sizer *s)
 {
     memset(s, 0, sizeof(*s));
     s->name = PyUnicode_InternFromString("__sizeof__");
@@ -339,7 +351,7 @@ pmt_sizer_init(pmt_sizer *s)
 }
 
 static int
-defer(pmt_sizer *s, pmt_typestat *e, PyObject *op)
+defer(sizer *s, pmt_typestat *e, PyObject *op)
 {
     if (s->n == s->cap) {
         Py_ssize_t cap = s->cap ? s->cap * 2 : 64;
@@ -367,8 +379,13 @@ defer(pmt_sizer *s, pmt_typestat *e, PyObject *op)
     return 0;
 }
 
-int
-pmt_sizer_add(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
+/* Adds sys.getsizeof(op) to e->size (the walk adds the table's total), or
+   defers op. Runs no Python code and creates no Python object other than,
+   for a few core types (dict on 3.13, type, code, frame, generators), the
+   int their C __sizeof__ returns. Safe inside a walk. 0, or -1 with
+   MemoryError. Inline: the walk calls it once per object. */
+static inline int
+sizer_add(sizer *s, pmt_typestat *e, PyObject *op)
 {
     if (e->size_kind == KIND_UNSET) {
         classify(s->name, e);
@@ -388,9 +405,7 @@ pmt_sizer_add(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
         e->size_kind = KIND_BROKEN_UNWARNED;
         size = fallback_size(op);
     }
-    size += preheader(op, e->size_pre);
-    e->size += size;
-    t->total_size += size;
+    e->size += size + preheader(op, e->size_pre);
     return 0;
 }
 
@@ -406,7 +421,7 @@ warn_broken(PyTypeObject *tp, const char *why)
    walk (a BaseException such as KeyboardInterrupt, or a warning that was
    turned into an error). */
 static int
-size_deferred(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
+size_deferred(sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
 {
     Py_ssize_t size = -1;
     if (e->size_kind == KIND_DEFERRED) {
@@ -439,8 +454,16 @@ size_deferred(pmt_sizer *s, pmt_typetable *t, pmt_typestat *e, PyObject *op)
     return 0;
 }
 
-int
-pmt_sizer_finish(pmt_sizer *s, pmt_typetable *t)
+static void sizer_clear(sizer *s);
+
+/* Sizes the deferred objects (this runs their __sizeof__) into their entries
+   and t's total, releases them and s. A __sizeof__ that raises an Exception
+   (other than MemoryError) or returns a non-int or negative size counts its
+   objects with their basic size, and warns once per type (RuntimeWarning).
+   0, or -1 with an exception (MemoryError, a BaseException, a warning made
+   an error); then nothing is leaked either. */
+static int
+sizer_finish(sizer *s, pmt_typetable *t)
 {
     int ret = 0;
     Py_ssize_t i = 0;
@@ -465,12 +488,13 @@ pmt_sizer_finish(pmt_sizer *s, pmt_typetable *t)
             }
         }
     }
-    pmt_sizer_clear(s);
+    sizer_clear(s);
     return ret;
 }
 
-void
-pmt_sizer_clear(pmt_sizer *s)
+/* Releases s without sizing (error paths); keeps any current exception. */
+static void
+sizer_clear(sizer *s)
 {
     PyObject *exc_type, *exc, *tb;
     PyErr_Fetch(&exc_type, &exc, &tb);
@@ -514,7 +538,7 @@ typedef struct {
 typedef struct {
     pmt_typetable *table;
     const pmt_fill_opts *opts;
-    pmt_sizer *sizer;           /* NULL: counts only */
+    sizer *sizer;               /* NULL: counts only */
     pmt_pagemap dicts;          /* owners: the exact dicts counted */
     owned_dict *owned;          /* owners: every __dict__ seen, in walk order */
     size_t nowned, owned_cap;
@@ -565,15 +589,26 @@ fill_visit(PyObject *op, void *arg)
     if (e == NULL) {
         return -1;
     }
-    e->count++;
-    f->table->total_count++;
+    e->count++;                 /* the table's totals: after the walk */
     if (o->owners != NULL && PyDict_CheckExact(op) && pmt_pagemap_add(&f->dicts, op) < 0) {
         return -1;
     }
     if (f->sizer != NULL) {
-        return pmt_sizer_add(f->sizer, f->table, e, op);
+        return sizer_add(f->sizer, e, op);
     }
     return 0;
+}
+
+/* The sums of t's counts and sizes. */
+static void
+table_sums(pmt_typetable *t, Py_ssize_t *count, Py_ssize_t *size)
+{
+    *count = *size = 0;
+    pmt_typestat *e, *tmp;
+    HASH_ITER(hh, t->head, e, tmp) {
+        *count += e->count;
+        *size += e->size;
+    }
 }
 
 /* Moves each counted dict that some walked object has as __dict__ from the
@@ -621,15 +656,24 @@ pmt_types_from_walk(pmt_typetable *t, const pmt_walk_opts *opts, const pmt_fill_
         PyErr_SetString(PyExc_ValueError, "dict owners need sizes");
         return -1;
     }
-    pmt_sizer sizer;
-    if (fill->sizes && pmt_sizer_init(&sizer) < 0) {
+    sizer sz;
+    if (fill->sizes && sizer_init(&sz) < 0) {
         return -1;
     }
-    fill_ctx f = {.table = t, .opts = fill, .sizer = fill->sizes ? &sizer : NULL};
+    fill_ctx f = {.table = t, .opts = fill, .sizer = fill->sizes ? &sz : NULL};
     pmt_pagemap_init(&f.dicts, 0);
     f.owned = NULL;
     f.nowned = f.owned_cap = 0;
+    Py_ssize_t count0, size0, count1, size1;
+    table_sums(t, &count0, &size0);
     int r = pmt_walk_objects(opts, fill_visit, &f);
+    if (r == 0) {
+        /* Every object walked, owned dicts included (assign_owners moves
+           them to another table); deferred sizes are added by sizer_finish. */
+        table_sums(t, &count1, &size1);
+        t->total_count += count1 - count0;
+        t->total_size += size1 - size0;
+    }
     if (r == 0 && fill->owners != NULL) {
         r = assign_owners(&f);
     }
@@ -637,10 +681,10 @@ pmt_types_from_walk(pmt_typetable *t, const pmt_walk_opts *opts, const pmt_fill_
     pmt_raw_free(f.owned);
     if (fill->sizes) {
         if (r < 0) {
-            pmt_sizer_clear(&sizer);
+            sizer_clear(&sz);
         }
         else {
-            r = pmt_sizer_finish(&sizer, t);
+            r = sizer_finish(&sz, t);
         }
     }
     return r;

@@ -5,12 +5,6 @@
 
 int pmt_hash_oom = 0;
 
-static inline size_t
-cache_slot(PyTypeObject *tp)
-{
-    return ((uintptr_t)tp >> 4) % PMT_TYPE_CACHE;
-}
-
 void
 pmt_types_init(pmt_typetable *t)
 {
@@ -31,24 +25,20 @@ pmt_types_clear(pmt_typetable *t)
 }
 
 pmt_typestat *
-pmt_types_find(pmt_typetable *t, PyTypeObject *tp)
+pmt_types_find_slow(pmt_typetable *t, PyTypeObject *tp)
 {
-    size_t slot = cache_slot(tp);
-    pmt_typestat *e = t->cache[slot];
-    if (e != NULL && e->type == tp) {
-        return e;
-    }
+    pmt_typestat *e;
     HASH_FIND_PTR(t->head, &tp, e);
     if (e != NULL) {
-        t->cache[slot] = e;
+        t->cache[pmt_types_cache_slot(tp)] = e;
     }
     return e;
 }
 
 pmt_typestat *
-pmt_types_get(pmt_typetable *t, PyTypeObject *tp)
+pmt_types_get_slow(pmt_typetable *t, PyTypeObject *tp)
 {
-    pmt_typestat *e = pmt_types_find(t, tp);
+    pmt_typestat *e = pmt_types_find_slow(t, tp);
     if (e != NULL) {
         return e;
     }
@@ -67,7 +57,7 @@ pmt_types_get(pmt_typetable *t, PyTypeObject *tp)
     }
     Py_INCREF(tp);
     t->ntypes++;
-    t->cache[cache_slot(tp)] = e;
+    t->cache[pmt_types_cache_slot(tp)] = e;
     return e;
 }
 
@@ -92,7 +82,7 @@ count_visit(PyObject *op, void *arg)
 int
 pmt_types_from_heap(pmt_typetable *t)
 {
-    return pmt_walk_heap(count_visit, t);
+    return pmt_walk_heap_unordered(count_visit, t);
 }
 
 int

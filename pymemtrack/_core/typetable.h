@@ -32,12 +32,37 @@ void pmt_types_init(pmt_typetable *t);
    (a type that dies runs its deallocator), so call it outside walks. */
 void pmt_types_clear(pmt_typetable *t);
 
+/* pmt_types_find() past the cache (borrowed entry or NULL); fills the cache. */
+pmt_typestat *pmt_types_find_slow(pmt_typetable *t, PyTypeObject *tp);
+
+/* pmt_types_get() past the cache: finds or creates the entry (borrowed;
+   NULL with MemoryError). */
+pmt_typestat *pmt_types_get_slow(pmt_typetable *t, PyTypeObject *tp);
+
+/* The cache slot of tp. */
+static inline size_t
+pmt_types_cache_slot(PyTypeObject *tp)
+{
+    return ((uintptr_t)tp >> 4) % PMT_TYPE_CACHE;
+}
+
+/* The entry for tp if present (borrowed), else NULL. Inline: walks call it
+   once per object, and the cache answers almost every time. */
+static inline pmt_typestat *
+pmt_types_find(pmt_typetable *t, PyTypeObject *tp)
+{
+    pmt_typestat *e = t->cache[pmt_types_cache_slot(tp)];
+    return e != NULL && e->type == tp ? e : pmt_types_find_slow(t, tp);
+}
+
 /* The entry for tp, created (count 0, type held) if missing. Borrowed;
    NULL with MemoryError. Allocates no Python object: safe inside a walk. */
-pmt_typestat *pmt_types_get(pmt_typetable *t, PyTypeObject *tp);
-
-/* The entry for tp if present (borrowed), else NULL. */
-pmt_typestat *pmt_types_find(pmt_typetable *t, PyTypeObject *tp);
+static inline pmt_typestat *
+pmt_types_get(pmt_typetable *t, PyTypeObject *tp)
+{
+    pmt_typestat *e = t->cache[pmt_types_cache_slot(tp)];
+    return e != NULL && e->type == tp ? e : pmt_types_get_slow(t, tp);
+}
 
 /* Counts every GC-tracked object into t. 0, or -1 with an exception. */
 int pmt_types_from_heap(pmt_typetable *t);

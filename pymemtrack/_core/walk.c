@@ -1,4 +1,5 @@
-/* Heap walk over every GC-tracked object, in gc.get_objects() order.
+/* Heap walk over every GC-tracked object, in gc.get_objects() order or,
+   where the order does not matter, from both ends of each list at once.
 
    3.10-3.13 (GIL builds): the loop PyUnstable_GC_VisitObjects runs on 3.12,
    over the collector's generation lists, read through the internal headers
@@ -90,37 +91,101 @@ pmt_walk_heap(pmt_visit_fn visit, void *arg)
     return ctx.status;
 }
 
+int
+pmt_walk_heap_unordered(pmt_visit_fn visit, void *arg)
+{
+    return pmt_walk_heap(visit, arg);
+}
+
 #else
 
-int
-pmt_walk_heap(pmt_visit_fn visit, void *arg)
+/* visit(op) with op held, as PyUnstable_GC_VisitObjects does. */
+static inline int
+visit_held(PyGC_Head *g, pmt_visit_fn visit, void *arg)
+{
+    PyObject *op = (PyObject *)(g + 1);
+    Py_INCREF(op);
+    int r = visit(op, arg);
+    Py_DECREF(op);
+    return r;
+}
+
+/* One generation list in order. */
+static int
+walk_list(PyGC_Head *head, pmt_visit_fn visit, void *arg)
+{
+    /* _gc_next is a plain pointer outside a collection, and none can
+       start here: the visitor allocates no Python object. */
+    for (PyGC_Head *g = _PyGCHead_NEXT(head); g != head; g = _PyGCHead_NEXT(g)) {
+        int r = visit_held(g, visit, arg);
+        if (r != 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* One generation list from both ends at once, meeting in the middle: two
+   independent pointer chains (forward through _gc_next, backward through
+   _gc_prev, whose low two bits are flags), so that the cache miss of each
+   next node overlaps with the other chain's, where one chain waits for
+   every miss in turn. Each chain's next node is prefetched while the
+   visitor runs. */
+static int
+walk_list_both_ends(PyGC_Head *head, pmt_visit_fn visit, void *arg)
+{
+    PyGC_Head *f = _PyGCHead_NEXT(head), *b = _PyGCHead_PREV(head);
+    if (f == head) {
+        return 0;
+    }
+    /* Invariant: f..b (in list order, f before or at b) is not visited yet. */
+    for (;;) {
+        PMT_PREFETCH(_PyGCHead_NEXT(f));
+        PMT_PREFETCH(_PyGCHead_PREV(b));
+        int r = visit_held(f, visit, arg);
+        if (r != 0 || f == b) {
+            return r;
+        }
+        r = visit_held(b, visit, arg);
+        PyGC_Head *next = _PyGCHead_NEXT(f);
+        if (r != 0 || next == b) {
+            return r;
+        }
+        f = next;
+        b = _PyGCHead_PREV(b);
+    }
+}
+
+static int
+walk_lists(pmt_visit_fn visit, void *arg, int unordered)
 {
     struct _gc_runtime_state *gcstate = &PyInterpreterState_Get()->gc;
     int was_enabled = PyGC_Disable();
-    int status = 0;
-    for (int i = 0; i < NUM_GENERATIONS && status == 0; i++) {
+    int r = 0;
+    for (int i = 0; i < NUM_GENERATIONS && r == 0; i++) {
         PyGC_Head *head = &gcstate->generations[i].head;
-        /* _gc_next is a plain pointer outside a collection, and none can
-           start here: the visitor allocates no Python object. */
-        for (PyGC_Head *g = (PyGC_Head *)head->_gc_next; g != head;
-             g = (PyGC_Head *)g->_gc_next) {
-            PyObject *op = (PyObject *)(g + 1);
-            Py_INCREF(op);
-            int r = visit(op, arg);
-            Py_DECREF(op);
-            if (r != 0) {
-                status = r < 0 ? -1 : 0;
-                break;
-            }
-        }
+        r = unordered ? walk_list_both_ends(head, visit, arg) : walk_list(head, visit, arg);
     }
     if (was_enabled) {
         PyGC_Enable();
     }
+    int status = r < 0 ? -1 : 0;
     if (status < 0 && !PyErr_Occurred()) {
         PyErr_SetString(PyExc_SystemError, "heap walk failed without an error");
     }
     return status;
+}
+
+int
+pmt_walk_heap(pmt_visit_fn visit, void *arg)
+{
+    return walk_lists(visit, arg, 0);
+}
+
+int
+pmt_walk_heap_unordered(pmt_visit_fn visit, void *arg)
+{
+    return walk_lists(visit, arg, 1);
 }
 
 #endif

@@ -62,21 +62,34 @@ pmt_pagemap_slot(uintptr_t addr)
            & (((size_t)1 << (PMT_PAGE_SHIFT - PMT_SLOT_SHIFT)) - 1);
 }
 
+/* Bit maps: the byte that holds p's bit, with the bit in *bit; NULL as
+   pmt_pagemap_page() returns it (absent, or MemoryError when create). */
+static inline uint8_t *
+pmt_pagemap_bit(pmt_pagemap *m, const void *p, int create, uint8_t *bit)
+{
+    uintptr_t addr = (uintptr_t)p;
+    uint8_t *page = pmt_pagemap_page(m, addr, create);
+    if (page == NULL) {
+        return NULL;
+    }
+    size_t s = pmt_pagemap_slot(addr);
+    *bit = (uint8_t)(1u << (s & 7));
+    return page + (s >> 3);
+}
+
 /* Bit maps: adds p; 1 if it was new, 0 if present, -1 with MemoryError. */
 static inline int
 pmt_pagemap_add(pmt_pagemap *m, const void *p)
 {
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = pmt_pagemap_page(m, addr, 1);
-    if (page == NULL) {
+    uint8_t bit;
+    uint8_t *byte = pmt_pagemap_bit(m, p, 1, &bit);
+    if (byte == NULL) {
         return -1;
     }
-    size_t s = pmt_pagemap_slot(addr);
-    uint8_t bit = (uint8_t)(1u << (s & 7));
-    if (page[s >> 3] & bit) {
+    if (*byte & bit) {
         return 0;
     }
-    page[s >> 3] |= bit;
+    *byte |= bit;
     return 1;
 }
 
@@ -84,29 +97,22 @@ pmt_pagemap_add(pmt_pagemap *m, const void *p)
 static inline int
 pmt_pagemap_has(pmt_pagemap *m, const void *p)
 {
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = pmt_pagemap_page(m, addr, 0);
-    if (page == NULL) {
-        return 0;
-    }
-    size_t s = pmt_pagemap_slot(addr);
-    return (page[s >> 3] >> (s & 7)) & 1;
+    uint8_t bit;
+    uint8_t *byte = pmt_pagemap_bit(m, p, 0, &bit);
+    return byte != NULL && (*byte & bit) != 0;
 }
 
 /* Bit maps: removes p; 1 if it was present, else 0. */
 static inline int
 pmt_pagemap_discard(pmt_pagemap *m, const void *p)
 {
-    uintptr_t addr = (uintptr_t)p;
-    uint8_t *page = pmt_pagemap_page(m, addr, 0);
-    if (page == NULL) {
+    uint8_t bit;
+    uint8_t *byte = pmt_pagemap_bit(m, p, 0, &bit);
+    if (byte == NULL || !(*byte & bit)) {
         return 0;
     }
-    size_t s = pmt_pagemap_slot(addr);
-    uint8_t bit = (uint8_t)(1u << (s & 7));
-    int had = (page[s >> 3] & bit) != 0;
-    page[s >> 3] &= (uint8_t)~bit;
-    return had;
+    *byte &= (uint8_t)~bit;
+    return 1;
 }
 
 /* Tag maps: stores tag (1-255) for p. 0, or -1 with MemoryError. */

@@ -252,6 +252,10 @@ def test_get_leaking_objects_matches_objgraph():
     assert [type(o) for o in fresh] == [Leaf, Leaf]
     everything = pymemtrack.get_leaking_objects()
     assert not any(o is held for o in everything)
+    # no candidates: nothing to report (an empty list has no item array, which
+    # UBSan caught being copied once, from test_fuzz, under make sanitize)
+    assert pymemtrack.get_leaking_objects([]) == [] == objgraph.get_leaking_objects([])
+    assert pymemtrack.get_leaking_objects(()) == []
 
 
 def test_is_proper_module_matches_objgraph():

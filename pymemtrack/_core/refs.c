@@ -691,7 +691,9 @@ pmt_leaking_objects(PyObject *Py_UNUSED(module), PyObject *objects)
     }
     Py_ssize_t nextra = nitems;
     if (items != NULL) {
-        memcpy(extra, PySequence_Fast_ITEMS(items), (size_t)nitems * sizeof(PyObject *));
+        if (nitems > 0) {       /* an empty list's item array is NULL */
+            memcpy(extra, PySequence_Fast_ITEMS(items), (size_t)nitems * sizeof(PyObject *));
+        }
         extra[nextra++] = objects;
         extra[nextra++] = items;
     }

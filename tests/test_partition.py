@@ -16,6 +16,11 @@ class Owner:
         self.i = [i]
 
 
+class DictOwner(Owner):
+    """Made by one test only, so that no instance of another test's (which
+    guppy's own bookkeeping may hold, out of its heap()) can be counted."""
+
+
 class Slim:
     __slots__ = ("x",)
 
@@ -23,8 +28,8 @@ class Slim:
 LongName = type("Kind" + "WithAVeryLongName" * 6, (), {})
 
 
-def _materialized(n):
-    objs = [Owner(i) for i in range(n)]
+def _materialized(n, cls=Owner):
+    objs = [cls(i) for i in range(n)]
     for obj in objs:
         obj.__dict__            # 3.11+ keep attributes inline until asked
     return objs
@@ -73,15 +78,28 @@ def test_kind_names_are_guppys(hp):
         assert [partition._kind(type(obj), None)] == theirs, obj
 
 
+def _extra_report(objs, expected):
+    """Who holds the instances in objs that are not in expected (for a
+    failure message)."""
+    known = {id(o) for o in expected}
+    return [(hex(id(o)), sorted({type(r).__name__ for r in gc.get_referrers(o) if r is not objs}))
+            for o in objs if id(o) not in known]
+
+
 def test_dict_owners_and_counts_match_guppy(hp):
-    owners = _materialized(300)
+    owners = _materialized(300, DictOwner)
     plain = [{"k": [i]} for i in range(200)]
     gc.collect()
     ours = {row.kind: row for row in pymemtrack.heap(deep=False)}
+    kind = partition._type_name(DictOwner)
+    # exact first: every tracked instance alive, each once
+    alive = [o for o in gc.get_objects() if type(o) is DictOwner]
+    assert ours[kind].count == len(alive) == 300, _extra_report(alive, owners)
+    del alive
     theirs = {row.name: row for row in hp.heap().partition.get_rows()}
-    for kind in (partition._type_name(Owner), "dict of " + partition._type_name(Owner)):
-        assert (ours[kind].count, ours[kind].size) == (theirs[kind].count, theirs[kind].size), kind
-    assert ours["dict of " + partition._type_name(Owner)].count == 300
+    for k in (kind, "dict of " + kind):
+        assert (ours[k].count, ours[k].size) == (theirs[k].count, theirs[k].size), k
+    assert ours["dict of " + kind].count == 300
     assert ours["dict (no owner)"].count >= 200
     assert ours["dict of type"].count > 100 and ours["dict of module"].count > 10
     del owners, plain

@@ -181,8 +181,8 @@ case_mempressure() {
 case_threads() {
     local src v out=$work/threads.out
     src=$(broken threads pymemtrack/_core/walk.c \
-        'for (int i = 0; i < NUM_GENERATIONS && status == 0; i++) {' \
-        'for (int i = 0; i < NUM_GENERATIONS - 1 && status == 0; i++) {')
+        'for (int i = 0; i < NUM_GENERATIONS && r == 0; i++) {' \
+        'for (int i = 0; i < NUM_GENERATIONS - 1 && r == 0; i++) {')
     v=$(venv venv); install "$v" "$src"
     local caught=0
     (cd "$work" && PYMEMTRACK_STRESS_SCALE=0.05 "$v/bin/pytest" -q -p no:cacheprovider \

@@ -216,5 +216,9 @@ done
 echo
 echo "=== prove_checks: each check against its deliberately broken build"
 printf '%s\n' "${results[@]}"
-printf '%s\n' "${results[@]}" | grep -q "NOT CAUGHT" && exit 1
+if printf '%s\n' "${results[@]}" | grep -q "NOT CAUGHT"; then
+    echo "prove_checks: outputs kept in $work" >&2
+    exit 1
+fi
+[ -n "${PROVE_DIR:-}" ] || rm -rf "$work"   # ~500 MB of venvs and builds
 exit 0

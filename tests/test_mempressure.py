@@ -89,10 +89,9 @@ def sweep(call, points=None, limit=MAX_POINTS, collect=True, keeps=False):
         if collect:
             gc.collect()
         assert gc.isenabled() == enabled, f"allocation {n} failed: the collector was left off"
-        if keeps and not fired:
-            blocks = _core._raw_blocks()
-        assert _core._raw_blocks() == blocks, (
-            f"allocation {n} of {made} failed: {_core._raw_blocks() - blocks} raw blocks leaked")
+        if fired or not keeps:               # (a good call of keeps: re-baselined below)
+            assert _core._raw_blocks() == blocks, (
+                f"allocation {n} of {made} failed: {_core._raw_blocks() - blocks} raw blocks leaked")
         assert _type_refcounts() == refs, (
             f"allocation {n} of {made} failed: a half-built object of a C type is alive "
             f"(type refcounts {refs} -> {_type_refcounts()})")

@@ -5,6 +5,7 @@
 #include "cycles.h"
 #include "args.h"
 #include "scc.h"
+#include "walk.h"
 
 /* ---- the result ------------------------------------------------------------ */
 
@@ -50,7 +51,7 @@ materialize(pmt_cyc *c)
         }
         PyList_SET_ITEM(anomalies, i, t);
     }
-    stats = Py_BuildValue("(nnn)", c->n, (Py_ssize_t)c->peak, c->nnegative);
+    stats = Py_BuildValue("(nnn)", c->nobjects, (Py_ssize_t)c->peak, c->nnegative);
     if (stats == NULL) {
         goto done;
     }
@@ -122,6 +123,16 @@ pmt_cycles_fail_after(PyObject *Py_UNUSED(module), PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+pmt_gc_broken_links_py(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t n = pmt_gc_broken_links();
+    if (n < 0) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromSsize_t(n);
+}
+
 PyMethodDef pmt_cycles_methods[] = {
     {"garbage_cycles", (PyCFunction)(void (*)(void))pmt_garbage_cycles,
      METH_FASTCALL | METH_KEYWORDS,
@@ -135,5 +146,8 @@ PyMethodDef pmt_cycles_methods[] = {
      "(gc_objects, side_bytes_peak, negative_counts)."},
     {"_cycles_fail_after", pmt_cycles_fail_after, METH_O,
      "_cycles_fail_after(n): test hook, the n-th side allocation from now fails (0: off)."},
+    {"_gc_broken_links", pmt_gc_broken_links_py, METH_NOARGS,
+     "_gc_broken_links() -> int or None. Test hook: objects in the collector's lists whose\n"
+     "_gc_prev is not the link to the one before them (None where the lists are not readable)."},
     {NULL, NULL, 0, NULL},
 };

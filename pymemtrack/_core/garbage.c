@@ -4,7 +4,14 @@
    The collector's own reasoning (Python/gc.c: update_refs, subtract_refs,
    move_unreachable) replayed on a side table:
 
-   1. walk:      note every GC-tracked object, in walk order k = 0..n-1.
+   1. walk:      note every GC-tracked object in a slot k of the walk order.
+                 Each collector list is walked from both ends at once (two
+                 chains of cache misses that overlap): objects met from the
+                 front fill slots 0, 1, ... and those met from the back fill
+                 slots n-1, n-2, ...; the slots between stay free. Should
+                 the heap outgrow the slots (sized from the last call), the
+                 headers go back, the objects are counted and the walk runs
+                 again.
    2. table:     like update_refs, which keeps its refcount copies in the GC
                  header, each walked object's _gc_prev becomes
                  PMT_GC_MARK | count << 32 | k as the walk passes it: count is
@@ -24,19 +31,20 @@
                  > 0 means a root. A count that would go below zero means
                  some tp_traverse visits a reference it does not own: noted
                  (once per type), and the object is a root.
-   4. unmark:    one sweep in walk order reads each header's count (zero or
+   4. unmark:    one sweep in slot order reads each header's count (zero or
    5. reach:     not: a root) and puts its real word back. That word links
                  to the previous object in the collector's list, which is
-                 the object walked before (order[k - 1]): only the few that
-                 differ (the first of each generation, or a FINALIZED flag
-                 bit) were kept aside by step 1, so no word per object is
-                 saved. The same sweep finds what is alive: an object the
+                 the object in the slot before (order[k - 1]) on both sides:
+                 from the back, the next object met is the previous one.
+                 Only the few that differ (where each list starts and where
+                 its two ends met, or a FINALIZED flag bit) were kept aside
+                 by step 1, so no word per object is saved. The same sweep finds what is alive: an object the
                  sweep reaches alive (a root, or reached from an object
                  before it) has its recorded edges followed; an edge back
                  to an object the sweep has passed is followed at once,
                  depth first (explicit stack, no recursion, no second
                  traverse). The rest is garbage.
-   6. subgraph:  the garbage (in walk order) and the edges between garbage,
+   6. subgraph:  the garbage (in slot order) and the edges between garbage,
                  which scc.c groups into cycles.
 
    No Python code runs during steps 1-5, and none may until the headers are
@@ -45,7 +53,8 @@
    and the MemoryError is raised after (see garbage.h). The collector is
    disabled for the whole call and its state restored on every exit. All
    side memory is counted, so the call can say how many bytes per GC object
-   it needed: 8 for the walk order, 4 for the edge offsets, a bit for the
+   it needed: 8 for the walk order, 4 for the edge offsets (both with a
+   sixteenth more for free slots), a bit for the
    alive set, up to 4 for the reachability stack, and 4 per reference
    between GC objects. */
 
@@ -175,30 +184,76 @@ hinted(Py_ssize_t last)
     return last + last / 16 + 1024;
 }
 
-/* ---- the headers back on any failure, and the end of it all -------------------- */
+/* ---- the slots ------------------------------------------------------------------- */
 
-/* The real _gc_prev of order[k], for k = 0, 1, ... in turn (*u follows
-   them through c->unlinked). */
-static inline uintptr_t
-real_word(const pmt_cyc *c, Py_ssize_t k, Py_ssize_t *u)
+/* The walked slots in ascending order: [0, nfront), then [back, n). */
+static inline Py_ssize_t
+first_slot(const pmt_cyc *c)
 {
-    if (*u < c->nunlinked && c->unlinked[*u].k == k) {
-        return c->unlinked[(*u)++].word;
-    }
-    return GC_HEAD_ADDR(c->order[k - 1]);     /* k > 0: k == 0 is unlinked */
+    return c->nfront > 0 ? 0 : c->back;
 }
 
-/* Puts the headers of order[0 .. n) back, if still marked. */
+static inline Py_ssize_t
+next_slot(const pmt_cyc *c, Py_ssize_t k)
+{
+    return ++k == c->nfront ? c->back : k;
+}
+
+/* The slot AHEAD slots after the first (n when there is none): a pass
+   prefetches order[ahead] and moves it on with next_slot(). */
+static Py_ssize_t
+first_ahead(const pmt_cyc *c)
+{
+    Py_ssize_t p = first_slot(c);
+    for (int i = 0; i < AHEAD && p < c->n; i++) {
+        p = next_slot(c, p);
+    }
+    return p;
+}
+
+/* ---- the headers back on any failure, and the end of it all -------------------- */
+
+/* Where the sweep is in c->unlinked (ascending) and c->unlinked_back
+   (descending), for k = first_slot(), next_slot()... in turn. */
+typedef struct {
+    Py_ssize_t front, back;
+} unlinked_cursor;
+
+static inline unlinked_cursor
+cursor_start(const pmt_cyc *c)
+{
+    return (unlinked_cursor){.front = 0, .back = c->nunlinked_back - 1};
+}
+
+/* The real _gc_prev of order[k]. The first slot of each side is unlinked,
+   so order[k - 1] is a walked slot of the same side. */
+static inline uintptr_t
+real_word(const pmt_cyc *c, Py_ssize_t k, unlinked_cursor *u)
+{
+    if (k < c->nfront) {
+        if (u->front < c->nunlinked && c->unlinked[u->front].k == k) {
+            return c->unlinked[u->front++].word;
+        }
+    }
+    else if (u->back >= 0 && c->unlinked_back[u->back].k == k) {
+        return c->unlinked_back[u->back--].word;
+    }
+    return GC_HEAD_ADDR(c->order[k - 1]);
+}
+
+/* Puts the headers of every walked slot back, if still marked. */
 static void
 unmark_table(pmt_cyc *c)
 {
     if (!c->marked) {
         return;
     }
-    Py_ssize_t u = 0;
-    for (Py_ssize_t k = 0; k < c->n; k++) {
-        if (k + AHEAD < c->n) {
-            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[k + AHEAD]));
+    unlinked_cursor u = cursor_start(c);
+    Py_ssize_t p = first_ahead(c);
+    for (Py_ssize_t k = first_slot(c); k < c->n; k = next_slot(c, k)) {
+        if (p < c->n) {
+            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[p]));
+            p = next_slot(c, p);
         }
         PMT_GC_PREV(c->order[k]) = real_word(c, k, &u);
     }
@@ -212,9 +267,11 @@ pmt_garbage_free_heap(pmt_cyc *c)
     pmt_cyc_free(c, c->unlinked, (size_t)c->unlinked_cap * sizeof(pmt_cyc_unlinked));
     c->unlinked = NULL;
     c->nunlinked = c->unlinked_cap = 0;
-    pmt_cyc_free(c, c->order, (size_t)c->order_cap * sizeof(PyObject *));
+    pmt_cyc_free(c, c->unlinked_back, (size_t)c->unlinked_back_cap * sizeof(pmt_cyc_unlinked));
+    c->unlinked_back = NULL;
+    c->nunlinked_back = c->unlinked_back_cap = 0;
+    pmt_cyc_free(c, c->order, (size_t)c->n * sizeof(PyObject *));
     c->order = NULL;
-    c->order_cap = 0;
     pmt_cyc_free(c, c->hoff, ((size_t)c->n + 1) * sizeof(uint32_t));
     c->hoff = NULL;
     pmt_cyc_free(c, c->hedges, (size_t)c->hecap * sizeof(uint32_t));
@@ -222,6 +279,7 @@ pmt_garbage_free_heap(pmt_cyc *c)
     c->hecap = 0;
     pmt_cyc_free(c, c->alive, BIT_WORDS(c->n) * sizeof(uint64_t));
     c->alive = NULL;
+    c->n = c->nfront = c->back = 0;
 }
 
 void
@@ -259,34 +317,112 @@ pmt_garbage_clear(pmt_cyc *c)
 
 /* ---- steps 1-2: the walk and the table in the headers ---------------------------- */
 
+/* Slots for the walk, all free: want of them, or more when order has more. */
+static int
+reset_slots(pmt_cyc *c, Py_ssize_t want)
+{
+    if (want >= (Py_ssize_t)(UINT32_MAX / 2)) {
+        c->too_many = 1;              /* k has 31 bits in the header */
+        return -1;
+    }
+    if (cyc_reserve(c, (void **)&c->order, &c->n, want, sizeof(PyObject *)) < 0) {
+        c->oom = 1;
+        return -1;
+    }
+    c->nfront = 0;
+    c->back = c->n;
+    c->nunlinked = c->nunlinked_back = 0;
+    c->pending = 0;
+    c->overflow = 0;
+    return 0;
+}
+
+/* A free slot for the next object: 0, or 1 to stop the walk. With nothing
+   met from the back (a walk from the front only) order can grow; else the
+   back slots cannot move (their k are in the headers): c->overflow. */
+static int
+need_slot(pmt_cyc *c)
+{
+    if (c->nfront < c->back) {
+        return 0;
+    }
+    if (c->back < c->n) {
+        c->overflow = 1;
+        return 1;
+    }
+    if (c->n >= (Py_ssize_t)(UINT32_MAX / 4)) {
+        c->too_many = 1;
+        return 1;
+    }
+    if (pmt_cyc_grow(c, (void **)&c->order, &c->n, c->n + 1, sizeof(PyObject *)) < 0) {
+        c->oom = 1;
+        return 1;
+    }
+    c->back = c->n;
+    return 0;
+}
+
+/* Records the real word of front slot k. 0, or -1 with c->oom (before its
+   header is marked). */
+static int
+record_unlinked(pmt_cyc *c, Py_ssize_t k, uintptr_t word)
+{
+    if (c->nunlinked == c->unlinked_cap
+        && pmt_cyc_grow(c, (void **)&c->unlinked, &c->unlinked_cap, c->nunlinked + 1,
+                        sizeof(pmt_cyc_unlinked)) < 0) {
+        c->oom = 1;
+        return -1;
+    }
+    c->unlinked[c->nunlinked].k = k;
+    c->unlinked[c->nunlinked++].word = word;
+    return 0;
+}
+
+/* The back slot filled last is unlinked unless op, the next object met
+   from the back, is its real predecessor (op NULL: the walk is over). Room
+   for its record was made before its header was marked: this cannot fail. */
+static void
+settle_pending(pmt_cyc *c, PyObject *op)
+{
+    if (c->pending && (op == NULL || c->pend.word != GC_HEAD_ADDR(op))) {
+        c->unlinked_back[c->nunlinked_back++] = c->pend;
+    }
+    c->pending = 0;
+}
+
 /* Steps 1-2 at once: the walk has just read op's GC header (its _gc_next),
    so the mark costs no extra cache miss. The walk holds op (+1) during the
    call, hence the - 1. Never raises (returns 1 to stop): the failure is
    raised once the headers are back. */
 static int
-note_visit(PyObject *op, void *arg)
+note_visit(PyObject *op, int from_back, void *arg)
 {
     pmt_cyc *c = (pmt_cyc *)arg;
-    Py_ssize_t k = c->n;
-    if ((uint64_t)k >= UINT32_MAX / 2) {
-        c->too_many = 1;
-        return 1;
-    }
-    if (k == c->order_cap
-        && pmt_cyc_grow(c, (void **)&c->order, &c->order_cap, k + 1, sizeof(PyObject *)) < 0) {
-        c->oom = 1;
+    if (need_slot(c) != 0) {
         return 1;
     }
     uintptr_t real = PMT_GC_PREV(op);
-    if (k == 0 || real != GC_HEAD_ADDR(c->order[k - 1])) {
-        if (c->nunlinked == c->unlinked_cap
-            && pmt_cyc_grow(c, (void **)&c->unlinked, &c->unlinked_cap, c->nunlinked + 1,
-                            sizeof(pmt_cyc_unlinked)) < 0) {
+    Py_ssize_t k;
+    if (!from_back) {
+        k = c->nfront;
+        if ((k == 0 || real != GC_HEAD_ADDR(c->order[k - 1]))
+            && record_unlinked(c, k, real) < 0) {
+            return 1;
+        }
+        c->nfront = k + 1;
+    }
+    else {
+        /* room for the pending record and for this one's */
+        if (pmt_cyc_grow(c, (void **)&c->unlinked_back, &c->unlinked_back_cap,
+                         c->nunlinked_back + 2, sizeof(pmt_cyc_unlinked)) < 0) {
             c->oom = 1;
             return 1;
         }
-        c->unlinked[c->nunlinked].k = k;
-        c->unlinked[c->nunlinked++].word = real;
+        settle_pending(c, op);
+        k = --c->back;
+        c->pending = 1;
+        c->pend.k = k;
+        c->pend.word = real;
     }
     uintptr_t count = (uintptr_t)(Py_REFCNT(op) - 1);
     if (PMT_IS_IMMORTAL(op) || count >= COUNT_CAP) {
@@ -294,24 +430,42 @@ note_visit(PyObject *op, void *arg)
     }
     c->order[k] = op;
     PMT_GC_PREV(op) = PMT_GC_MARK | count << COUNT_SHIFT | (uintptr_t)k;
-    c->n = k + 1;
+    return 0;
+}
+
+static int
+count_visit(PyObject *Py_UNUSED(op), void *arg)
+{
+    (*(Py_ssize_t *)arg)++;
     return 0;
 }
 
 static int
 build_table(pmt_cyc *c)
 {
-    if (last_objects > 0
-        && cyc_reserve(c, (void **)&c->order, &c->order_cap, hinted(last_objects),
-                       sizeof(PyObject *)) < 0) {
-        c->oom = 1;
-        return -1;
+    Py_ssize_t want = hinted(last_objects);
+    for (;;) {
+        if (reset_slots(c, want) < 0) {
+            return -1;
+        }
+        /* From here on the headers of the walked slots are marked.
+           note_visit never returns -1, so the walk cannot fail with an
+           exception (a Python object) made while headers are marked. */
+        c->marked = 1;
+        (void)pmt_walk_heap_ends(note_visit, c);
+        settle_pending(c, NULL);
+        if (!c->overflow) {
+            break;
+        }
+        /* More objects than slots: the headers go back, and the walk runs
+           again with a slot for each. No Python code runs and the collector
+           is disabled, so the count still holds when the walk runs. */
+        unmark_table(c);
+        Py_ssize_t count = 0;
+        (void)pmt_walk_heap_unordered(count_visit, &count);
+        want = hinted(count);
     }
-    /* From here on the headers of order[0 .. n) are marked. note_visit never
-       returns -1, so the walk cannot fail with an exception (a Python
-       object) made while headers are marked. */
-    c->marked = 1;
-    (void)pmt_walk_heap(note_visit, c);
+    c->nobjects = c->nfront + (c->n - c->back);
     if (c->oom || c->too_many) {
         return -1;
     }
@@ -460,12 +614,17 @@ subtract_refs(pmt_cyc *c)
         c->oom = 1;
         return -1;
     }
+    /* hoff[k + 1] counts k's edges: zero for the free slots, and for each
+       walked one before any of its edges is counted */
     c->hoff[0] = 0;
-    for (Py_ssize_t k = 0; k < c->n; k++) {
-        if (k + AHEAD < c->n) {
-            PMT_PREFETCH(c->order[k + AHEAD]);
+    memset(c->hoff + c->nfront + 1, 0, (size_t)(c->back - c->nfront) * sizeof(uint32_t));
+    Py_ssize_t p = first_ahead(c);
+    for (Py_ssize_t k = first_slot(c); k < c->n; k = next_slot(c, k)) {
+        if (p < c->n) {
+            PMT_PREFETCH(c->order[p]);
+            p = next_slot(c, p);
         }
-        c->hoff[k + 1] = 0;           /* before any of k's edges is counted */
+        c->hoff[k + 1] = 0;
         c->curk = (uint32_t)k;
         if (traverse_decref(c, c->order[k]) < 0) {
             return -1;
@@ -525,7 +684,7 @@ expand(pmt_cyc *c, uint32_t sweep, uint32_t **stack, Py_ssize_t *cap)
     }
 }
 
-/* Steps 4-5 in one sweep in walk order, which reads the headers and the
+/* Steps 4-5 in one sweep in slot order, which reads the headers and the
    edges in the order they were written: each header's count says whether
    it is a root, then its real word goes back; an object alive when the
    sweep reaches it (a root, or reached from an object before it) is
@@ -542,10 +701,15 @@ unmark_and_reach(pmt_cyc *c)
         unmark_table(c);
         return -1;
     }
-    Py_ssize_t u = 0;
-    for (Py_ssize_t k = 0; k < c->n; k++) {
-        if (k + AHEAD < c->n) {
-            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[k + AHEAD]));
+    for (Py_ssize_t k = c->nfront; k < c->back; k++) {
+        BIT_SET(c->alive, k);         /* free slots: not garbage, not counted */
+    }
+    unlinked_cursor u = cursor_start(c);
+    Py_ssize_t p = first_ahead(c);
+    for (Py_ssize_t k = first_slot(c); k < c->n; k = next_slot(c, k)) {
+        if (p < c->n) {
+            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[p]));
+            p = next_slot(c, p);
         }
         PyObject *op = c->order[k];
         uintptr_t h = PMT_GC_PREV(op);
@@ -721,12 +885,12 @@ node_of(const pmt_cyc *c, uint32_t k)
     return lo;
 }
 
-/* Numbers the garbage in walk order and copies its edges; every referent
+/* Numbers the garbage in slot order and copies its edges; every referent
    they lead to, garbage or not, is entered as in the table (see above). */
 static int
 build_subgraph(pmt_cyc *c)
 {
-    Py_ssize_t G = c->n - c->nreached;
+    Py_ssize_t G = c->nobjects - c->nreached;
     if (G == 0) {
         return 0;
     }
@@ -784,7 +948,7 @@ pmt_garbage_find(pmt_cyc *c)
     if (build_table(c) < 0 || subtract_refs(c) < 0 || unmark_and_reach(c) < 0) {
         return -1;
     }
-    last_objects = c->n;
+    last_objects = c->nobjects;
     last_references = c->hne;
     return build_subgraph(c);
 }

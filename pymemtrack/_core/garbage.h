@@ -20,7 +20,7 @@ typedef struct {
 #define PMT_CYC_IN_TABLE (-2)         /* pmt_cyc_owned.group of a walked GC object */
 
 /* A walked object whose header's real word is not the link to the object
-   walked before it (see garbage.c). */
+   in the slot before it (see garbage.c). */
 typedef struct {
     Py_ssize_t k;
     uintptr_t word;
@@ -33,13 +33,22 @@ typedef struct {
     size_t bytes, peak;
     int oom;                          /* an allocation failed, MemoryError not raised yet */
 
-    /* 1-2: objects in walk order; the table is in their GC headers (see
-       garbage.c) */
+    /* 1-2: the walked objects by slot k; the table is in their GC headers
+       (see garbage.c). The walk meets each collector list from both ends:
+       slots [0, nfront) hold the objects met from the front, [back, n) those
+       met from the back, and [nfront, back) are free. */
     PyObject **order;
-    Py_ssize_t n, order_cap;          /* order[0 .. n) were walked */
+    Py_ssize_t n;                     /* slots in order (the bound of every k) */
+    Py_ssize_t nfront, back;
+    Py_ssize_t nobjects;              /* walked: nfront + n - back */
     int marked;                       /* their headers are marked now */
-    pmt_cyc_unlinked *unlinked;       /* ascending k */
+    int overflow;                     /* the walk found no free slot: walk again */
+    pmt_cyc_unlinked *unlinked;       /* front slots, ascending k */
     Py_ssize_t nunlinked, unlinked_cap;
+    pmt_cyc_unlinked *unlinked_back;  /* back slots, descending k */
+    Py_ssize_t nunlinked_back, unlinked_back_cap;
+    int pending;                      /* pend: the back slot filled last, */
+    pmt_cyc_unlinked pend;            /* linked or not (the next one says) */
     int too_many;                     /* 2**31 GC objects or 2**32 references:
                                          OverflowError, not raised yet */
 
@@ -63,7 +72,7 @@ typedef struct {
     PyObject *holder;                 /* its references do not keep alive */
     uint32_t holder_k;
 
-    /* 5: the garbage subgraph, nodes 0..G-1 in walk order */
+    /* 5: the garbage subgraph, nodes 0..G-1 in slot order */
     Py_ssize_t G;
     PyObject **gop;
     uint32_t *gk;                     /* walk index of each node, ascending */
@@ -108,7 +117,7 @@ int pmt_garbage_find(pmt_cyc *c);
 int pmt_garbage_owned(pmt_cyc *c);
 
 /* Puts back every header still marked, then frees the heap-sized arrays
-   (walk order, edges, bits); the garbage stays. Safe to call again. */
+   (slots, edges, bits); the garbage stays. Safe to call again. */
 void pmt_garbage_free_heap(pmt_cyc *c);
 
 /* Raises what a failed step recorded in c (c->oom, c->too_many); call it

@@ -97,15 +97,42 @@ pmt_walk_heap_unordered(pmt_visit_fn visit, void *arg)
     return pmt_walk_heap(visit, arg);
 }
 
+typedef struct {
+    pmt_visit_end_fn visit;
+    void *arg;
+} front_ctx;
+
+static int
+visit_front(PyObject *op, void *arg)
+{
+    front_ctx *ctx = (front_ctx *)arg;
+    return ctx->visit(op, 0, ctx->arg);
+}
+
+int
+pmt_walk_heap_ends(pmt_visit_end_fn visit, void *arg)
+{
+    front_ctx ctx = {.visit = visit, .arg = arg};
+    return pmt_walk_heap(visit_front, &ctx);
+}
+
+Py_ssize_t
+pmt_gc_broken_links(void)
+{
+    return -1;
+}
+
 #else
 
-/* visit(op) with op held, as PyUnstable_GC_VisitObjects does. */
+/* visit(op) or visit_end(op, from_back), whichever is given, with op held,
+   as PyUnstable_GC_VisitObjects does. */
 static inline int
-visit_held(PyGC_Head *g, pmt_visit_fn visit, void *arg)
+visit_held(PyGC_Head *g, pmt_visit_fn visit, pmt_visit_end_fn visit_end, int from_back,
+           void *arg)
 {
     PyObject *op = (PyObject *)(g + 1);
     Py_INCREF(op);
-    int r = visit(op, arg);
+    int r = visit != NULL ? visit(op, arg) : visit_end(op, from_back, arg);
     Py_DECREF(op);
     return r;
 }
@@ -117,7 +144,7 @@ walk_list(PyGC_Head *head, pmt_visit_fn visit, void *arg)
     /* _gc_next is a plain pointer outside a collection, and none can
        start here: the visitor allocates no Python object. */
     for (PyGC_Head *g = _PyGCHead_NEXT(head); g != head; g = _PyGCHead_NEXT(g)) {
-        int r = visit_held(g, visit, arg);
+        int r = visit_held(g, visit, NULL, 0, arg);
         if (r != 0) {
             return r;
         }
@@ -129,10 +156,12 @@ walk_list(PyGC_Head *head, pmt_visit_fn visit, void *arg)
    independent pointer chains (forward through _gc_next, backward through
    _gc_prev, whose low two bits are flags), so that the cache miss of each
    next node overlaps with the other chain's, where one chain waits for
-   every miss in turn. Each chain's next node is prefetched while the
-   visitor runs. */
-static int
-walk_list_both_ends(PyGC_Head *head, pmt_visit_fn visit, void *arg)
+   every miss in turn. Both links are read (and their nodes prefetched)
+   before the visits, so a visitor may overwrite _gc_prev (see
+   pmt_visit_end_fn). Exactly one of visit and visit_end is given; inlined
+   into each caller with the other NULL, the test folds away. */
+static inline __attribute__((always_inline)) int
+walk_list_both_ends(PyGC_Head *head, pmt_visit_fn visit, pmt_visit_end_fn visit_end, void *arg)
 {
     PyGC_Head *f = _PyGCHead_NEXT(head), *b = _PyGCHead_PREV(head);
     if (f == head) {
@@ -140,31 +169,45 @@ walk_list_both_ends(PyGC_Head *head, pmt_visit_fn visit, void *arg)
     }
     /* Invariant: f..b (in list order, f before or at b) is not visited yet. */
     for (;;) {
-        PMT_PREFETCH(_PyGCHead_NEXT(f));
-        PMT_PREFETCH(_PyGCHead_PREV(b));
-        int r = visit_held(f, visit, arg);
+        PyGC_Head *next = _PyGCHead_NEXT(f), *prev = _PyGCHead_PREV(b);
+        PMT_PREFETCH(next);
+        PMT_PREFETCH(prev);
+        int r = visit_held(f, visit, visit_end, 0, arg);
         if (r != 0 || f == b) {
             return r;
         }
-        r = visit_held(b, visit, arg);
-        PyGC_Head *next = _PyGCHead_NEXT(f);
+        r = visit_held(b, visit, visit_end, 1, arg);
         if (r != 0 || next == b) {
             return r;
         }
         f = next;
-        b = _PyGCHead_PREV(b);
+        b = prev;
     }
 }
 
+/* The generation lists in turn: in order, or from both ends (with visit,
+   or with visit_end saying which end). */
+enum walk_kind { IN_ORDER, BOTH_ENDS, BOTH_ENDS_SAID };
+
 static int
-walk_lists(pmt_visit_fn visit, void *arg, int unordered)
+walk_lists(pmt_visit_fn visit, pmt_visit_end_fn visit_end, void *arg, enum walk_kind kind)
 {
     struct _gc_runtime_state *gcstate = &PyInterpreterState_Get()->gc;
     int was_enabled = PyGC_Disable();
     int r = 0;
     for (int i = 0; i < NUM_GENERATIONS && r == 0; i++) {
         PyGC_Head *head = &gcstate->generations[i].head;
-        r = unordered ? walk_list_both_ends(head, visit, arg) : walk_list(head, visit, arg);
+        switch (kind) {
+        case IN_ORDER:
+            r = walk_list(head, visit, arg);
+            break;
+        case BOTH_ENDS:
+            r = walk_list_both_ends(head, visit, NULL, arg);
+            break;
+        case BOTH_ENDS_SAID:
+            r = walk_list_both_ends(head, NULL, visit_end, arg);
+            break;
+        }
     }
     if (was_enabled) {
         PyGC_Enable();
@@ -179,13 +222,40 @@ walk_lists(pmt_visit_fn visit, void *arg, int unordered)
 int
 pmt_walk_heap(pmt_visit_fn visit, void *arg)
 {
-    return walk_lists(visit, arg, 0);
+    return walk_lists(visit, NULL, arg, IN_ORDER);
 }
 
 int
 pmt_walk_heap_unordered(pmt_visit_fn visit, void *arg)
 {
-    return walk_lists(visit, arg, 1);
+    return walk_lists(visit, NULL, arg, BOTH_ENDS);
+}
+
+int
+pmt_walk_heap_ends(pmt_visit_end_fn visit, void *arg)
+{
+    return walk_lists(NULL, visit, arg, BOTH_ENDS_SAID);
+}
+
+Py_ssize_t
+pmt_gc_broken_links(void)
+{
+    struct _gc_runtime_state *gcstate = &PyInterpreterState_Get()->gc;
+    Py_ssize_t broken = 0;
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        PyGC_Head *head = &gcstate->generations[i].head;
+        PyGC_Head *g = head;
+        do {
+            PyGC_Head *next = _PyGCHead_NEXT(g);
+            /* the whole word: a mark (bit 63) left behind counts as broken */
+            if ((next->_gc_prev & ~(uintptr_t)(_PyGC_PREV_MASK_FINALIZED
+                                              | _PyGC_PREV_MASK_COLLECTING)) != (uintptr_t)g) {
+                broken++;
+            }
+            g = next;
+        } while (g != head);
+    }
+    return broken;
 }
 
 #endif

@@ -6,6 +6,9 @@
 #include "rawmem.h"
 
 #include <stdatomic.h>
+#if defined(__linux__)
+#  include <sys/mman.h>
+#endif
 
 static atomic_llong live_blocks;     /* blocks allocated and not yet freed */
 static atomic_llong attempts;        /* allocation attempts since the last _fail_after() */
@@ -70,6 +73,22 @@ pmt_raw_free(void *ptr)
         atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
         PyMem_RawFree(ptr);
     }
+}
+
+void
+pmt_raw_advise_huge(void *ptr, size_t size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t start = ((uintptr_t)ptr + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)ptr + size) & ~(huge - 1);
+    if (end > start) {
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    }
+#else
+    (void)ptr;
+    (void)size;
+#endif
 }
 
 static PyObject *

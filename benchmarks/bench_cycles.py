@@ -2,6 +2,9 @@
 
 Side by side in one process, medians of REPS runs:
   - pymemtrack.snapshot()            counts only (the yardstick: one native walk)
+  - _core._reference_pass()          one walk calling every tp_traverse, each referent only
+                                     tested for being a tracked GC object: the least any exact
+                                     analysis must do (no table, no counts, no edges)
   - _core.garbage_cycles()           the C analysis and the result lists
   - pymemtrack.garbage_cycles()      the same plus the Cycle objects (each fills its types,
                                      size and finalizers when first asked)
@@ -122,6 +125,7 @@ def main():
 
     rows = [
         ("pymemtrack.snapshot() (counts only)", lambda: pymemtrack.snapshot()),
+        ("_core._reference_pass() (the floor)", _core._reference_pass),
         ("_core.garbage_cycles() (C analysis)", lambda: _core.garbage_cycles()),
         ("pymemtrack.garbage_cycles()", lambda: pymemtrack.garbage_cycles()),
         ("... and every cycle asked", ask_every_cycle),
@@ -136,9 +140,11 @@ def main():
     for name, _ in rows:
         wall, cpu = results[name]
         print(f"{name:38} {wall:9.1f} {wall / base_wall:11.2f} {cpu:9.1f} {cpu / base_cpu:11.2f}")
-    ours, usual = results[rows[2][0]], results[rows[-1][0]]
+    ours, usual = results[rows[3][0]], results[rows[-1][0]]
     print(f"garbage_cycles() vs DEBUG_SAVEALL + gc.collect(): {ours[0] / usual[0]:.2f}x the "
           f"wall time, {ours[1] / usual[1]:.2f}x the CPU time, and it collects nothing")
+    floor, analysis = results[rows[1][0]], results[rows[2][0]]
+    print(f"the C analysis takes {analysis[0] / floor[0]:.2f}x the wall time of the floor")
     print(f"side memory: {side:,} bytes peak = {side / n_gc:.1f} bytes per GC object")
     gc.collect()
     gc.enable()

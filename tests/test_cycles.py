@@ -686,6 +686,17 @@ def test_a_heap_that_outgrew_the_last_call_is_walked_again(quiet_gc):
     gc.collect()
 
 
+def test_reference_pass_counts_references_to_tracked_objects(quiet_gc):
+    """The benchmark's floor (benchmarks/bench_cycles.py) visits every
+    reference between GC objects: 100 more lists held by one more list
+    are 100 more."""
+    before = _core._reference_pass()
+    holder = [[] for _ in range(100)]
+    after = _core._reference_pass()
+    assert after - before in range(100, 104)       # and the frame's few
+    del holder
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="unexpected keyword"):
         _core.garbage_cycles(nope=1)

@@ -123,6 +123,36 @@ pmt_cycles_fail_after(PyObject *Py_UNUSED(module), PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* _reference_pass(): the least an exact analysis must do, for the benchmark
+   to compare with: one walk of the heap calling each object's tp_traverse,
+   each referent only tested for being a tracked GC object. */
+static int
+count_tracked(PyObject *ref, void *arg)
+{
+    *(Py_ssize_t *)arg += pmt_gc_is_tracked(ref);
+    return 0;
+}
+
+static int
+traverse_one(PyObject *op, void *arg)
+{
+    traverseproc traverse = Py_TYPE(op)->tp_traverse;
+    if (traverse != NULL) {
+        (void)traverse(op, count_tracked, arg);
+    }
+    return 0;
+}
+
+static PyObject *
+pmt_reference_pass(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t tracked = 0;
+    if (pmt_walk_heap_unordered(traverse_one, &tracked) < 0) {
+        return NULL;
+    }
+    return PyLong_FromSsize_t(tracked);
+}
+
 static PyObject *
 pmt_gc_broken_links_py(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
@@ -146,6 +176,9 @@ PyMethodDef pmt_cycles_methods[] = {
      "(gc_objects, side_bytes_peak, negative_counts)."},
     {"_cycles_fail_after", pmt_cycles_fail_after, METH_O,
      "_cycles_fail_after(n): test hook, the n-th side allocation from now fails (0: off)."},
+    {"_reference_pass", pmt_reference_pass, METH_NOARGS,
+     "_reference_pass() -> int. Benchmark yardstick: one walk of the heap calling every\n"
+     "tp_traverse, each referent only tested for being a tracked GC object (how many are)."},
     {"_gc_broken_links", pmt_gc_broken_links_py, METH_NOARGS,
      "_gc_broken_links() -> int or None. Test hook: objects in the collector's lists whose\n"
      "_gc_prev is not the link to the one before them (None where the lists are not readable)."},

@@ -772,11 +772,14 @@ def _sample_to_dict(s: Sample) -> Dict[str, Any]:
 
 
 def _sample_from_json(record: str) -> Sample:
+    # Tuples of known size (from lists), never tuple(generator): that one is
+    # resized once built, which fails while another thread's walk holds every
+    # GC object (a filter running in typestats(filter=...), say).
     d = json.loads(record)
     return Sample(
         index=d["sample"], time=d["time"], elapsed=d["elapsed"], reason=d["reason"],
         memory=MemoryUsage(**{f: d[f] for f in MemoryUsage._fields}),
         objects_delta=d["objects_delta"], python_bytes_delta=d["python_bytes_delta"],
-        rss_delta=d["rss_delta"], growth=tuple(TypeRow(**r) for r in d["growth"]),
-        top=tuple(TypeRow(**r) for r in d["top"]),
+        rss_delta=d["rss_delta"], growth=tuple([TypeRow(**r) for r in d["growth"]]),
+        top=tuple([TypeRow(**r) for r in d["top"]]),
     )

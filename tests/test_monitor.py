@@ -307,3 +307,49 @@ def test_files_are_flushed_at_exit_without_stop(tmp_path):
     assert [r["reason"] for r in records] == ["start", "stop"]
     assert records[1]["growth"][0]["type"] == "__main__.Kept"
     assert records[1]["growth"][0]["count_delta"] == 1000
+
+
+def test_decoding_a_sample_survives_a_walk_that_holds_every_object(monkeypatch):
+    """A walk with a Python filter holds every GC object while the filter
+    runs (objgraph's typestats(filter=...) does the same), and so holds a
+    tuple another thread is building: tuple(generator) then finds two
+    references when it resizes and raises SystemError ("bad argument to
+    internal function"), as the monitor thread once did under
+    tests/stress_threads.py. The monitor decodes its samples into tuples of
+    known size, which are never resized."""
+    rows = [{"type": "list", "count": 3, "count_delta": 1, "bytes": None, "bytes_delta": None}] * 2
+    record = json.dumps(dict(
+        sample=1, time=0.0, elapsed=0.0, reason="test",
+        **{f: None for f in monitor_mod.MemoryUsage._fields},
+        objects_delta=0, python_bytes_delta=None, rss_delta=None, growth=rows, top=rows))
+    paused, resume = threading.Event(), threading.Event()
+    real_row = monitor_mod.TypeRow
+
+    def slow_row(**fields):
+        if not paused.is_set():           # the first row: the tuple is being built
+            paused.set()
+            resume.wait(10)
+        return real_row(**fields)
+
+    monkeypatch.setattr(monitor_mod, "TypeRow", slow_row)
+    errors = []
+
+    def decode():
+        try:
+            monitor_mod._sample_from_json(record)
+        except BaseException as e:        # noqa: B902 - reported below
+            errors.append(e)
+
+    decoder = threading.Thread(target=decode)
+    decoder.start()
+    assert paused.wait(10)
+
+    def let_the_decoder_finish(obj):      # runs while the walk holds every object
+        if not resume.is_set():
+            resume.set()
+            decoder.join(10)
+        return False
+
+    pymemtrack._core.typestats(filter=let_the_decoder_finish)
+    decoder.join(10)
+    assert not decoder.is_alive() and errors == []

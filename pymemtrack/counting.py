@@ -68,6 +68,14 @@ def typestats(
     unless ``shortnames`` is false (then names are ``module.name``). Objects
     for which ``filter(obj)`` is false are skipped.
 
+    While ``filter`` runs, every GC object is held (as with
+    ``gc.get_objects()``, which objgraph uses), so the filter may free
+    objects safely. Objects another thread is still building are held too:
+    if that thread was in the middle of ``tuple(generator)`` when the walk
+    began, the tuple cannot be resized while the walk holds it, and that
+    thread gets ``SystemError`` should it finish first. Without a filter
+    no Python code runs during the walk, and no other thread can run.
+
     Example:
 
         >>> typestats([[], [], {}])

@@ -242,6 +242,22 @@ real_word(const pmt_cyc *c, Py_ssize_t k, unlinked_cursor *u)
     return GC_HEAD_ADDR(c->order[k - 1]);
 }
 
+/* Puts back the header of slot k, for k in slot order from first_slot()
+   (*u from cursor_start(), *p from first_ahead() follow it), prefetching
+   the header AHEAD slots on; returns the marked word it held. */
+static inline uintptr_t
+restore_slot(const pmt_cyc *c, Py_ssize_t k, Py_ssize_t *p, unlinked_cursor *u)
+{
+    if (*p < c->n) {
+        PMT_PREFETCH_W(&PMT_GC_PREV(c->order[*p]));
+        *p = next_slot(c, *p);
+    }
+    PyObject *op = c->order[k];
+    uintptr_t h = PMT_GC_PREV(op);
+    PMT_GC_PREV(op) = real_word(c, k, u);
+    return h;
+}
+
 /* Puts the headers of every walked slot back, if still marked. */
 static void
 unmark_table(pmt_cyc *c)
@@ -252,11 +268,7 @@ unmark_table(pmt_cyc *c)
     unlinked_cursor u = cursor_start(c);
     Py_ssize_t p = first_ahead(c);
     for (Py_ssize_t k = first_slot(c); k < c->n; k = next_slot(c, k)) {
-        if (p < c->n) {
-            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[p]));
-            p = next_slot(c, p);
-        }
-        PMT_GC_PREV(c->order[k]) = real_word(c, k, &u);
+        (void)restore_slot(c, k, &p, &u);
     }
     c->marked = 0;
 }
@@ -708,13 +720,7 @@ unmark_and_reach(pmt_cyc *c)
     unlinked_cursor u = cursor_start(c);
     Py_ssize_t p = first_ahead(c);
     for (Py_ssize_t k = first_slot(c); k < c->n; k = next_slot(c, k)) {
-        if (p < c->n) {
-            PMT_PREFETCH_W(&PMT_GC_PREV(c->order[p]));
-            p = next_slot(c, p);
-        }
-        PyObject *op = c->order[k];
-        uintptr_t h = PMT_GC_PREV(op);
-        PMT_GC_PREV(op) = real_word(c, k, &u);
+        uintptr_t h = restore_slot(c, k, &p, &u);
         if (c->oom) {
             continue;                 /* only the headers, now */
         }

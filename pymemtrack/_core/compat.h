@@ -157,6 +157,15 @@ pmt_gc_is_tracked(PyObject *op)
 #  define PMT_PREFETCH_W(p) ((void)(p))
 #endif
 
+/* Inlined whatever the optimizer thinks (for a function whose callers pass
+   constants that fold its branches away); plain inline where unknown.
+   CPython's own Py_ALWAYS_INLINE arrived in 3.11. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define PMT_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#  define PMT_ALWAYS_INLINE
+#endif
+
 /* The GC header (PyGC_Head: _gc_next, _gc_prev) sits right before every GC
    object; its layout is internal since 3.9 but the same two words in every
    default build 3.8-3.14. The collector itself borrows _gc_prev while it

@@ -160,7 +160,7 @@ walk_list(PyGC_Head *head, pmt_visit_fn visit, void *arg)
    before the visits, so a visitor may overwrite _gc_prev (see
    pmt_visit_end_fn). Exactly one of visit and visit_end is given; inlined
    into each caller with the other NULL, the test folds away. */
-static inline __attribute__((always_inline)) int
+static inline PMT_ALWAYS_INLINE int
 walk_list_both_ends(PyGC_Head *head, pmt_visit_fn visit, pmt_visit_end_fn visit_end, void *arg)
 {
     PyGC_Head *f = _PyGCHead_NEXT(head), *b = _PyGCHead_PREV(head);

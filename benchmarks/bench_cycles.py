@@ -1,6 +1,9 @@
 """garbage_cycles() on a heap of ~1M GC objects holding a few thousand garbage cycles.
 
-Side by side in one process, medians of REPS runs:
+Side by side in one process, medians of REPS rounds; each round calls every
+row once, in turn, so the rows share the machine's state of the moment (its
+speed moves by up to 2x within minutes here), and "x snapshot" is the median
+over rounds of each call's time over the snapshot's in the same round:
   - pymemtrack.snapshot()            counts only (the yardstick: one native walk)
   - _core._reference_pass()          one walk calling every tp_traverse, each referent only
                                      tested for being a tracked GC object: the least any exact
@@ -9,9 +12,11 @@ Side by side in one process, medians of REPS runs:
   - pymemtrack.garbage_cycles()      the same plus the Cycle objects (each fills its types,
                                      size and finalizers when first asked)
   - ... and every cycle asked        the same, then size, types and finalizers of each cycle
-  - gc.DEBUG_SAVEALL + gc.collect()  the usual way to see cyclic garbage: it collects
-                                     (finalizers run), then gc.garbage holds a flat list
-and the side memory of the analysis per GC object.
+then, against the usual way to see cyclic garbage, DEBUG_SAVEALL + gc.collect()
+(it collects: finalizers run, then gc.garbage holds a flat list). A collection
+also untracks the tuples and dicts that hold no GC object (half this heap), so
+each of its rounds builds the heap afresh and times garbage_cycles() and then
+the collection on it. Last, the side memory of the analysis per GC object.
 
 Usage: python benchmarks/bench_cycles.py [--objects N] [--cycles N] [--reps N]
 """
@@ -74,17 +79,38 @@ def make_garbage(cycles):
             Handler()
 
 
-def median_ms(fn, reps):
-    """Medians of wall time (perf_counter) and of this process's CPU time, in ms.
+def timed(fn):
+    """Wall time (perf_counter) and this process's CPU time of one call, in ms.
 
     The CPU time is less disturbed when other processes share the cores."""
-    wall, cpu = [], []
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3
+
+
+def rounds(rows, reps):
+    """Times of each row over reps rounds, each round calling every row in turn.
+
+    Returns name -> list of (wall ms, cpu ms), one per round."""
+    for _, fn in rows:
+        fn()                                # warm-up
+    times = {name: [] for name, _ in rows}
     for _ in range(reps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall) * 1e3, statistics.median(cpu) * 1e3
+        for name, fn in rows:
+            times[name].append(timed(fn))
+    return times
+
+
+def medians(samples, base=None):
+    """Median wall and CPU ms of samples; with base (the same rounds' yardstick),
+    also the median over rounds of each ratio to it."""
+    wall = statistics.median(w for w, _ in samples)
+    cpu = statistics.median(c for _, c in samples)
+    if base is None:
+        return wall, cpu
+    return (wall, cpu,
+            statistics.median(w / bw for (w, _), (bw, _) in zip(samples, base)),
+            statistics.median(c / bc for (_, c), (_, bc) in zip(samples, base)))
 
 
 def ask_every_cycle():
@@ -105,11 +131,25 @@ def saveall_collect():
     return found
 
 
+def versus_collect(objects, cycles, reps):
+    """garbage_cycles() then DEBUG_SAVEALL + gc.collect(), on a heap built afresh
+    for each round (a collection untracks half of it). Returns both rows' samples."""
+    ours, usual = [], []
+    for _ in range(reps):
+        gc.collect()
+        heap = build_heap(objects)
+        make_garbage(cycles)
+        ours.append(timed(pymemtrack.garbage_cycles))   # its report is dropped at once
+        usual.append(timed(saveall_collect))
+        del heap
+    return ours, usual
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--cycles", type=int, default=3000)
-    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--reps", type=int, default=9)
     args = parser.parse_args()
 
     gc.disable()
@@ -129,23 +169,27 @@ def main():
         ("_core.garbage_cycles() (C analysis)", lambda: _core.garbage_cycles()),
         ("pymemtrack.garbage_cycles()", lambda: pymemtrack.garbage_cycles()),
         ("... and every cycle asked", ask_every_cycle),
-        ("DEBUG_SAVEALL + gc.collect()", saveall_collect),
     ]
-    results = {}
-    for name, fn in rows:
-        fn()                                # warm-up
-        results[name] = median_ms(fn, args.reps)
-    base_wall, base_cpu = results[rows[0][0]]
+    times = rounds(rows, args.reps)
+    base = times[rows[0][0]]
     print(f"{'':38} {'wall ms':>9} {'x snapshot':>11} {'cpu ms':>9} {'x snapshot':>11}")
     for name, _ in rows:
-        wall, cpu = results[name]
-        print(f"{name:38} {wall:9.1f} {wall / base_wall:11.2f} {cpu:9.1f} {cpu / base_cpu:11.2f}")
-    ours, usual = results[rows[3][0]], results[rows[-1][0]]
-    print(f"garbage_cycles() vs DEBUG_SAVEALL + gc.collect(): {ours[0] / usual[0]:.2f}x the "
-          f"wall time, {ours[1] / usual[1]:.2f}x the CPU time, and it collects nothing")
-    floor, analysis = results[rows[1][0]], results[rows[2][0]]
-    print(f"the C analysis takes {analysis[0] / floor[0]:.2f}x the wall time of the floor")
+        wall, cpu, xwall, xcpu = medians(times[name], base)
+        print(f"{name:38} {wall:9.1f} {xwall:11.2f} {cpu:9.1f} {xcpu:11.2f}")
+    public = [w / bw for (w, _), (bw, _) in zip(times[rows[3][0]], base)]
+    print(f"pymemtrack.garbage_cycles() over rounds: {min(public):.2f}-{max(public):.2f}x "
+          f"the snapshot, {sum(x <= 5 for x in public)} of {len(public)} rounds within 5x")
+    floor = [w / fw for (w, _), (fw, _) in zip(times[rows[2][0]], times[rows[1][0]])]
+    print(f"the C analysis takes {statistics.median(floor):.2f}x the wall time of the floor")
     print(f"side memory: {side:,} bytes peak = {side / n_gc:.1f} bytes per GC object")
+
+    del heap
+    ours, usual = versus_collect(args.objects, args.cycles, args.reps)
+    (o_wall, o_cpu), (u_wall, u_cpu) = medians(ours), medians(usual)
+    ratio = statistics.median(o / u for (o, _), (u, _) in zip(ours, usual))
+    print(f"on a fresh heap per round: pymemtrack.garbage_cycles() {o_wall:.1f} ms, "
+          f"DEBUG_SAVEALL + gc.collect() {u_wall:.1f} ms (wall medians; cpu {o_cpu:.1f} and "
+          f"{u_cpu:.1f}): {ratio:.2f}x its time, and it collects nothing")
     gc.collect()
     gc.enable()
 

@@ -18,11 +18,18 @@ also untracks the tuples and dicts that hold no GC object (half this heap), so
 each of its rounds builds the heap afresh and times garbage_cycles() and then
 the collection on it. Last, the side memory of the analysis per GC object.
 
-Usage: python benchmarks/bench_cycles.py [--objects N] [--cycles N] [--reps N]
+With --churn N, a random half of the records is replaced N times before
+timing: the new objects fill the memory the old ones freed, so the collector's
+lists (in the order objects were made) no longer run through memory in order,
+as in a heap that has lived a while. Without it the heap is laid out in list
+order, which favours the walks.
+
+Usage: python benchmarks/bench_cycles.py [--objects N] [--cycles N] [--reps N] [--churn N]
 """
 
 import argparse
 import gc
+import random
 import statistics
 import sys
 import time
@@ -61,6 +68,14 @@ def build_heap(target):
     while len(gc.get_objects()) < target:
         heap.extend(Record(i) for i in range(50_000))
     return heap
+
+
+def churn(heap, rounds, seed=1):
+    """Replaces a random half of the records, rounds times (see --churn)."""
+    rng = random.Random(seed)
+    for _ in range(rounds):
+        for i in rng.sample(range(len(heap)), len(heap) // 2):
+            heap[i] = Record(i)
 
 
 def make_garbage(cycles):
@@ -131,13 +146,14 @@ def saveall_collect():
     return found
 
 
-def versus_collect(objects, cycles, reps):
+def versus_collect(objects, cycles, reps, churn_rounds):
     """garbage_cycles() then DEBUG_SAVEALL + gc.collect(), on a heap built afresh
     for each round (a collection untracks half of it). Returns both rows' samples."""
     ours, usual = [], []
     for _ in range(reps):
         gc.collect()
         heap = build_heap(objects)
+        churn(heap, churn_rounds)
         make_garbage(cycles)
         ours.append(timed(pymemtrack.garbage_cycles))   # its report is dropped at once
         usual.append(timed(saveall_collect))
@@ -150,18 +166,27 @@ def main():
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--cycles", type=int, default=3000)
     parser.add_argument("--reps", type=int, default=9)
+    parser.add_argument("--churn", type=int, default=0, metavar="N",
+                        help="replace a random half of the records N times first")
     args = parser.parse_args()
+    for name in ("objects", "cycles", "churn"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name} must be >= 0")
+    if args.reps < 1:
+        parser.error("--reps must be >= 1")
 
     gc.disable()
     gc.collect()
     heap = build_heap(args.objects)
+    churn(heap, args.churn)
     make_garbage(args.cycles)
     report = pymemtrack.garbage_cycles()
     n_gc = report.gc_objects
     n_garbage, n_cycles, side = report.objects, len(report), report.side_bytes
     del report
     print(f"Python {sys.version.split()[0]}: {n_gc:,} GC objects, {n_cycles:,} garbage cycles "
-          f"holding {n_garbage:,} objects ({len(heap):,} records)")
+          f"holding {n_garbage:,} objects ({len(heap):,} records"
+          + (f", churned {args.churn} times)" if args.churn else ")"))
 
     rows = [
         ("pymemtrack.snapshot() (counts only)", lambda: pymemtrack.snapshot()),
@@ -184,7 +209,7 @@ def main():
     print(f"side memory: {side:,} bytes peak = {side / n_gc:.1f} bytes per GC object")
 
     del heap
-    ours, usual = versus_collect(args.objects, args.cycles, args.reps)
+    ours, usual = versus_collect(args.objects, args.cycles, args.reps, args.churn)
     (o_wall, o_cpu), (u_wall, u_cpu) = medians(ours), medians(usual)
     ratio = statistics.median(o / u for (o, _), (u, _) in zip(ours, usual))
     print(f"on a fresh heap per round: pymemtrack.garbage_cycles() {o_wall:.1f} ms, "

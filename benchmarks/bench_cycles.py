@@ -116,16 +116,15 @@ def rounds(rows, reps):
     return times
 
 
-def medians(samples, base=None):
-    """Median wall and CPU ms of samples; with base (the same rounds' yardstick),
-    also the median over rounds of each ratio to it."""
-    wall = statistics.median(w for w, _ in samples)
-    cpu = statistics.median(c for _, c in samples)
-    if base is None:
-        return wall, cpu
-    return (wall, cpu,
-            statistics.median(w / bw for (w, _), (bw, _) in zip(samples, base)),
-            statistics.median(c / bc for (_, c), (_, bc) in zip(samples, base)))
+def medians(samples):
+    """Median wall and CPU ms of samples (wall ms, cpu ms)."""
+    return (statistics.median(w for w, _ in samples),
+            statistics.median(c for _, c in samples))
+
+
+def per_round(samples, base, which=0):
+    """Each round's time (which: 0 wall, 1 cpu) over base's in the same round."""
+    return [s[which] / b[which] for s, b in zip(samples, base)]
 
 
 def ask_every_cycle():
@@ -146,15 +145,21 @@ def saveall_collect():
     return found
 
 
+def prepare(objects, cycles, churn_rounds):
+    """The heap (returned: it holds the records) and its garbage cycles."""
+    heap = build_heap(objects)
+    churn(heap, churn_rounds)
+    make_garbage(cycles)
+    return heap
+
+
 def versus_collect(objects, cycles, reps, churn_rounds):
     """garbage_cycles() then DEBUG_SAVEALL + gc.collect(), on a heap built afresh
     for each round (a collection untracks half of it). Returns both rows' samples."""
     ours, usual = [], []
     for _ in range(reps):
         gc.collect()
-        heap = build_heap(objects)
-        churn(heap, churn_rounds)
-        make_garbage(cycles)
+        heap = prepare(objects, cycles, churn_rounds)
         ours.append(timed(pymemtrack.garbage_cycles))   # its report is dropped at once
         usual.append(timed(saveall_collect))
         del heap
@@ -177,9 +182,7 @@ def main():
 
     gc.disable()
     gc.collect()
-    heap = build_heap(args.objects)
-    churn(heap, args.churn)
-    make_garbage(args.cycles)
+    heap = prepare(args.objects, args.cycles, args.churn)
     report = pymemtrack.garbage_cycles()
     n_gc = report.gc_objects
     n_garbage, n_cycles, side = report.objects, len(report), report.side_bytes
@@ -199,19 +202,21 @@ def main():
     base = times[rows[0][0]]
     print(f"{'':38} {'wall ms':>9} {'x snapshot':>11} {'cpu ms':>9} {'x snapshot':>11}")
     for name, _ in rows:
-        wall, cpu, xwall, xcpu = medians(times[name], base)
+        wall, cpu = medians(times[name])
+        xwall = statistics.median(per_round(times[name], base, 0))
+        xcpu = statistics.median(per_round(times[name], base, 1))
         print(f"{name:38} {wall:9.1f} {xwall:11.2f} {cpu:9.1f} {xcpu:11.2f}")
-    public = [w / bw for (w, _), (bw, _) in zip(times[rows[3][0]], base)]
+    public = per_round(times[rows[3][0]], base)
     print(f"pymemtrack.garbage_cycles() over rounds: {min(public):.2f}-{max(public):.2f}x "
           f"the snapshot, {sum(x <= 5 for x in public)} of {len(public)} rounds within 5x")
-    floor = [w / fw for (w, _), (fw, _) in zip(times[rows[2][0]], times[rows[1][0]])]
+    floor = per_round(times[rows[2][0]], times[rows[1][0]])
     print(f"the C analysis takes {statistics.median(floor):.2f}x the wall time of the floor")
     print(f"side memory: {side:,} bytes peak = {side / n_gc:.1f} bytes per GC object")
 
     del heap
     ours, usual = versus_collect(args.objects, args.cycles, args.reps, args.churn)
     (o_wall, o_cpu), (u_wall, u_cpu) = medians(ours), medians(usual)
-    ratio = statistics.median(o / u for (o, _), (u, _) in zip(ours, usual))
+    ratio = statistics.median(per_round(ours, usual))
     print(f"on a fresh heap per round: pymemtrack.garbage_cycles() {o_wall:.1f} ms, "
           f"DEBUG_SAVEALL + gc.collect() {u_wall:.1f} ms (wall medians; cpu {o_cpu:.1f} and "
           f"{u_cpu:.1f}): {ratio:.2f}x its time, and it collects nothing")
